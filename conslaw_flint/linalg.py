@@ -1,0 +1,219 @@
+"""Exact linear algebra: ranks, echelon bases and kernels modulo a prime, lifting to Q.
+
+Everything here is exact.  Matrices modulo a prime p are NumPy ``int64`` arrays with entries in
+[0, p) and p < 2**25, so that a product of two entries (< 2**50) and sums of up to 4096 such
+products fit in 64 bits; :func:`matmul_mod` chunks longer inner dimensions.  Ranks, reduced
+echelon forms and kernels of moderate size go through FLINT's ``nmod_mat``.
+
+The rank of an integer matrix modulo p is at most its rank over Q, so every rank computed here
+is a valid *lower bound* for the rational rank; callers say so.
+
+>>> p = 33554393
+>>> a = np.array([[1, 2, 3], [2, 4, 6], [0, 1, 1]], dtype=np.int64)
+>>> rank_mod(a, p)
+2
+>>> ech = Echelon(3, p)
+>>> [ech.add(row) for row in a]
+[True, False, True]
+>>> rational_reconstruct(pow(3, -1, p) * 2 % p, p)
+Fraction(2, 3)
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from fractions import Fraction
+
+import flint
+import numpy as np
+
+PRIME_BITS = 25
+_CHUNK = 4096
+
+
+def random_prime(rng: random.Random, bits: int = PRIME_BITS) -> int:
+    """A random prime in [2**(bits-1), 2**bits), drawn from ``rng`` (reproducible)."""
+    while True:
+        n = rng.randrange(2 ** (bits - 1), 2**bits) | 1
+        if flint.fmpz(n).is_prime():
+            return n
+
+
+def matmul_mod(a: np.ndarray, b: np.ndarray, p: int) -> np.ndarray:
+    """(a @ b) mod p for int64 arrays with entries in [0, p), p < 2**25, exactly."""
+    n = a.shape[1]
+    if n <= _CHUNK:
+        return (a @ b) % p
+    out = np.zeros((a.shape[0], b.shape[1]), dtype=np.int64)
+    for s in range(0, n, _CHUNK):
+        out = (out + (a[:, s : s + _CHUNK] @ b[s : s + _CHUNK]) % p) % p
+    return out
+
+
+def to_nmod_mat(a: np.ndarray, p: int) -> flint.nmod_mat:
+    """Copy an int64 array (entries in [0, p)) into a FLINT nmod_mat."""
+    rows, cols = a.shape
+    if rows == 0 or cols == 0:
+        return flint.nmod_mat(rows, cols, p)
+    return flint.nmod_mat(a.tolist(), p)
+
+
+def from_nmod_mat(m: flint.nmod_mat) -> np.ndarray:
+    """Copy a FLINT nmod_mat into an int64 array."""
+    rows, cols = m.nrows(), m.ncols()
+    if rows == 0 or cols == 0:
+        return np.zeros((rows, cols), dtype=np.int64)
+    return np.array([int(x) for x in m.entries()], dtype=np.int64).reshape(rows, cols)
+
+
+def rank_mod(a: np.ndarray, p: int) -> int:
+    """Rank of ``a`` modulo the prime p (a lower bound for its rank over Q)."""
+    if a.size == 0:
+        return 0
+    return int(to_nmod_mat(a % p, p).rank())
+
+
+def rref_mod(a: np.ndarray, p: int) -> tuple[np.ndarray, list[int]]:
+    """Reduced row echelon form modulo p: (nonzero rows of R, pivot columns)."""
+    if a.size == 0:
+        return np.zeros((0, a.shape[1]), dtype=np.int64), []
+    r_mat, rank = to_nmod_mat(a % p, p).rref()
+    r = from_nmod_mat(r_mat)[:rank]
+    pivots = [int(np.flatnonzero(row)[0]) for row in r]
+    return r, pivots
+
+
+def kernel_mod(a: np.ndarray, p: int) -> tuple[np.ndarray, list[int], list[int]]:
+    """Right kernel of ``a`` modulo p in reduced form.
+
+    Returns (basis, pivots, free): one basis vector per free column f, equal to 1 at f, 0 at
+    the other free columns and minus the reduced row entries at the pivots.  Over Q the
+    kernel in the same normal form (when the pivots agree) has the rational reconstructions
+    of these entries.
+    """
+    n = a.shape[1]
+    r, pivots = rref_mod(a, p)
+    free = [j for j in range(n) if j not in set(pivots)]
+    basis = np.zeros((len(free), n), dtype=np.int64)
+    for t, f in enumerate(free):
+        basis[t, f] = 1
+        for i, pc in enumerate(pivots):
+            basis[t, pc] = (-r[i, f]) % p
+    return basis, pivots, free
+
+
+class Echelon:
+    """Incremental reduced echelon basis of row vectors modulo p.
+
+    ``add`` reduces a vector against the basis (one reduction) and keeps it when it is new;
+    ``add_batch`` does the same for many vectors with one matrix product.  ``rank`` is the
+    rank modulo p of everything added, a lower bound for the rank over Q.
+    """
+
+    def __init__(self, ncols: int, p: int) -> None:
+        self.n = ncols
+        self.p = p
+        self.rows = np.zeros((0, ncols), dtype=np.int64)
+        self.pivots: list[int] = []
+
+    @property
+    def rank(self) -> int:
+        return len(self.pivots)
+
+    def reduce(self, vecs: np.ndarray) -> np.ndarray:
+        """Residues of the rows of ``vecs`` modulo the span of the basis."""
+        vecs = np.atleast_2d(vecs) % self.p
+        if not self.pivots:
+            return vecs
+        coef = vecs[:, self.pivots]
+        return (vecs - matmul_mod(coef, self.rows, self.p)) % self.p
+
+    def add(self, vec: np.ndarray) -> bool:
+        """Add one vector; True when it was independent of the basis."""
+        return bool(self.add_batch(np.atleast_2d(vec))[0])
+
+    def add_batch(self, vecs: np.ndarray, limit: int | None = None) -> list[bool]:
+        """Add the rows of ``vecs`` in order; a flag per row telling whether it was new.
+
+        With ``limit``, stop accepting once the rank reaches it (later rows are flagged
+        False without being examined).
+        """
+        p = self.p
+        res = self.reduce(vecs)
+        flags = [False] * res.shape[0]
+        nz = np.flatnonzero(res.any(axis=1))
+        if nz.size == 0:
+            return flags
+        if nz.size > 8:
+            # which residues are independent, greedily in order: pivot columns of the
+            # echelon form of the transposed residue block (one FLINT rref)
+            _, piv_cols = rref_mod(res[nz].T.copy(), p)
+            nz = nz[piv_cols]
+        for i in nz:
+            if limit is not None and self.rank >= limit:
+                break
+            row = res[i]
+            if self.pivots:
+                # rows accepted earlier in this batch: reduce again (cheap, few of them)
+                row = (row - matmul_mod(row[self.pivots][None, :], self.rows, p)[0]) % p
+            piv = np.flatnonzero(row)
+            if piv.size == 0:
+                continue
+            c = int(piv[0])
+            row = row * pow(int(row[c]), -1, p) % p
+            if self.rows.shape[0]:
+                f = self.rows[:, c].copy()
+                self.rows = (self.rows - (f[:, None] * row[None, :]) % p) % p
+            self.rows = np.vstack([self.rows, row[None, :]])
+            self.pivots.append(c)
+            flags[i] = True
+        return flags
+
+
+def rational_reconstruct(a: int, m: int) -> Fraction | None:
+    """The fraction n/d with |n|, d <= sqrt(m/2) and n/d = a (mod m), or None."""
+    a %= m
+    bound = math.isqrt(m // 2)
+    r0, r1 = m, a
+    s0, s1 = 0, 1
+    while r1 > bound:
+        q = r0 // r1
+        r0, r1 = r1, r0 - q * r1
+        s0, s1 = s1, s0 - q * s1
+    if s1 == 0 or abs(s1) > bound:
+        return None
+    if math.gcd(r1, abs(s1)) != 1:
+        return None
+    return Fraction(r1, s1)
+
+
+def crt_pair(a1: int, m1: int, a2: int, m2: int) -> tuple[int, int]:
+    """Chinese remaindering of x = a1 mod m1, x = a2 mod m2 (coprime moduli)."""
+    t = (a2 - a1) * pow(m1, -1, m2) % m2
+    return a1 + m1 * t, m1 * m2
+
+
+def exact_rank(rows: list[list[Fraction]], ncols: int) -> int:
+    """Rank over Q of a rational matrix (exact, FLINT fmpq_mat)."""
+    if not rows or ncols == 0:
+        return 0
+    m = flint.fmpq_mat(len(rows), ncols, [flint.fmpq(x.numerator, x.denominator)
+                                           for row in rows for x in row])
+    return int(m.rank())
+
+
+def primitive_integer_vector(v: list[Fraction]) -> list[int]:
+    """Scale a rational vector to coprime integers with a positive first non-zero entry."""
+    den = 1
+    for x in v:
+        den = den * x.denominator // math.gcd(den, x.denominator)
+    ints = [int(x * den) for x in v]
+    g = 0
+    for x in ints:
+        g = math.gcd(g, x)
+    if g == 0:
+        return ints
+    ints = [x // g for x in ints]
+    first = next(x for x in ints if x)
+    return [-x for x in ints] if first < 0 else ints
