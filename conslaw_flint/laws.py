@@ -1,0 +1,485 @@
+"""Algorithm 1: every polynomial conservation law of a given degree, exactly.
+
+A polynomial h = sum_alpha a_alpha theta^alpha is a law iff every coefficient of every
+polynomial <grad h, X_i> vanishes: a sparse linear system M a = 0 over Q (design.md §3).
+
+How it is solved exactly without a dense solve over the whole system:
+
+1. **Blocks.**  Unknown theta^alpha meets generator X_i only in the equations of monomials
+   alpha + s, with s = mu - e_k a *shift* of X_i (mu a term of X_i's component k).  Two
+   unknowns share an equation only if alpha - alpha' is a difference of two shifts of one
+   generator.  Hence the parity vector of alpha modulo the GF(2)-span of those differences,
+   together with the total degree when every generator shifts degrees uniformly, is constant
+   on each connected component of the system: the unknowns split into independent blocks
+   (for a ReLU net: one block of squares, every mixed monomial alone).
+2. **Rank modulo p by sampling.**  For a point t and a combination w = sum_i c_i X_i(t),
+   sum_alpha a_alpha grad(theta^alpha)(t)·w = 0 is a combination (mod p) of rows of M, so the
+   sampled matrix S of a block satisfies rank_p(S) <= rank_Q(M_block), i.e.
+   dim_Q ker M_block <= dim_p ker S.
+3. **Lift and prove.**  The reduced kernel basis of S is lifted to Q by rational
+   reconstruction (Chinese remaindering over more primes when needed) and every candidate is
+   verified as an exact polynomial identity <grad h, X_i> = 0 for all i.  When the verified
+   laws are as many as dim_p ker S, they are a basis of the block's laws: a proof, not a guess.
+   Otherwise more samples and primes are drawn.
+
+The verified basis is returned with primitive integer coefficients in a deterministic order,
+with a maximal subfamily whose gradients have full exact rank at a seeded random rational
+point (a lower bound on the generic rank of the family).
+
+>>> from conslaw_flint.models import build_model
+>>> res = polynomial_laws(build_model("product:3"), 2, homogeneous=True, seed=0)
+>>> [format_law(h) for h in res.basis]
+['x2^2 - x3^2', 'x1^2 - x3^2']
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import random
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+
+from . import linalg, polys
+from .fields import FieldFamily, ModTable, flint_context, to_flint
+from .models import Model
+from .parse import format_polynomial
+from .polys import Monomial, Poly
+
+DEFAULT_MAX_UNKNOWNS = 3_000_000
+
+
+class TooLargeError(ValueError):
+    """The requested computation would not fit: the message gives the estimate and the fix."""
+
+
+def count_unknowns(D: int, degree: int, homogeneous: bool) -> int:
+    """Number of non-constant monomials of degree <= K (or exactly K) in D variables."""
+    if homogeneous:
+        return math.comb(D + degree - 1, degree)
+    return math.comb(D + degree, degree) - 1
+
+
+@dataclass
+class LawResult:
+    """The polynomial laws of one degree (bound) of a model, with their provenance."""
+
+    model: Model
+    degree: int
+    homogeneous: bool
+    basis: list[Poly]
+    independent: list[int]
+    seed: int
+    primes: list[int]
+    point: list[int]
+    unknowns: int
+    blocks: int
+    stats: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def independent_laws(self) -> list[Poly]:
+        return [self.basis[i] for i in self.independent]
+
+
+def format_law(h: Poly, names: Sequence[str] | None = None) -> str:
+    """A law as text that :func:`conslaw_flint.parse.parse_polynomial` reads back."""
+    return format_polynomial(h, names)
+
+
+# ---------------------------------------------------------------------------------------------
+# blocks
+
+
+def _gf2_reduce(v: int, basis: dict[int, int]) -> int:
+    while v:
+        top = v.bit_length() - 1
+        b = basis.get(top)
+        if b is None:
+            return v
+        v ^= b
+    return v
+
+
+def _shift_structure(family: FieldFamily) -> tuple[dict[int, int], bool]:
+    """GF(2) basis (pivot bit -> vector) of shift differences, and degree uniformity."""
+    basis: dict[int, int] = {}
+    uniform = True
+
+    def add(v: int) -> None:
+        v = _gf2_reduce(v, basis)
+        if v:
+            top = v.bit_length() - 1
+            # keep the basis reduced: clear this pivot bit from the others
+            for k, b in list(basis.items()):
+                if (b >> top) & 1:
+                    basis[k] = b ^ v
+            basis[top] = v
+
+    def bits(m: Monomial) -> int:
+        out = 0
+        for v, e in m:
+            if e & 1:
+                out |= 1 << v
+        return out
+
+    if family.potentials is not None:
+        # shift of d_k phi's term beta is beta - 2 e_k: parity of beta, degree |beta| - 2
+        for phi in family.potentials:
+            ms = list(phi)
+            if not ms:
+                continue
+            b0, d0 = bits(ms[0]), polys.mono_degree(ms[0])
+            for m in ms[1:]:
+                if polys.mono_degree(m) != d0:
+                    uniform = False
+                diff = bits(m) ^ b0
+                if diff:
+                    add(diff)
+    else:
+        for f in family.fields:
+            ref = None
+            for k, comp in f.items():
+                for m in comp:
+                    b = bits(m) ^ (1 << k)
+                    dg = polys.mono_degree(m) - 1
+                    if ref is None:
+                        ref = (b, dg)
+                        continue
+                    if dg != ref[1]:
+                        uniform = False
+                    diff = b ^ ref[0]
+                    if diff:
+                        add(diff)
+    return basis, uniform
+
+
+def _unknowns(D: int, degree: int, homogeneous: bool) -> Iterator[Monomial]:
+    degs = [degree] if homogeneous else range(1, degree + 1)
+    for deg in degs:
+        for combo in itertools.combinations_with_replacement(range(D), deg):
+            yield polys.monomial(*((v, 1) for v in combo))
+
+
+def blocks_of(family: FieldFamily, degree: int, homogeneous: bool) -> list[list[Monomial]]:
+    """Independent blocks of unknown monomials (see the module docstring), deterministic."""
+    basis, uniform = _shift_structure(family)
+    groups: dict[tuple[int, int], list[Monomial]] = {}
+    for m in _unknowns(family.D, degree, homogeneous):
+        b = 0
+        for v, e in m:
+            if e & 1:
+                b |= 1 << v
+        key = (polys.mono_degree(m) if uniform else 0, _gf2_reduce(b, basis))
+        groups.setdefault(key, []).append(m)
+    return [groups[k] for k in sorted(groups, key=lambda k: (k[0], min(groups[k])))]
+
+
+# ---------------------------------------------------------------------------------------------
+# sampling
+
+
+class _Samples:
+    """Random points t_s and combinations w = sum_i c_i X_i(t_s) (mod p), shared by all
+    blocks; stored as U_s = w / t_s elementwise, which is what the rows need."""
+
+    def __init__(self, family: FieldFamily, p: int, rng: random.Random) -> None:
+        self.family, self.p, self.rng = family, p, rng
+        self.table: ModTable = family.mod_table(p)
+        self.points: list[np.ndarray] = []
+        self.U: list[np.ndarray] = []  # rows w / t (elementwise), one array per point
+        self.np_rng = np.random.default_rng(rng.getrandbits(64))
+
+    def ensure(self, rows: int) -> None:
+        """Draw points until at least ``rows`` sample rows exist."""
+        p, D, d = self.p, self.family.D, self.family.d
+        per_point = min(d, max(rows, 1), 4 * D + 8)
+        while sum(u.shape[0] for u in self.U) < rows:
+            x = self.np_rng.integers(1, p, size=D, dtype=np.int64)
+            f, c, v = self.table.values_coo(x)
+            C = (self.np_rng.integers(0, p, size=(per_point, d), dtype=np.int64) if d > 1
+                 else np.ones((1, 1), dtype=np.int64))
+            W = np.zeros((C.shape[0], D), dtype=np.int64)
+            order = np.argsort(c, kind="stable")
+            f, c, v = f[order], c[order], v[order]
+            bounds = np.searchsorted(c, np.arange(D + 1))
+            for k in range(D):
+                lo, hi = bounds[k], bounds[k + 1]
+                if lo < hi:
+                    W[:, k] = linalg.matmul_mod(C[:, f[lo:hi]], v[lo:hi, None], p)[:, 0]
+            inv = np.array([pow(int(t), -1, p) for t in x], dtype=np.int64)
+            self.points.append(x)
+            self.U.append(W * inv[None, :] % p)
+
+    def block_matrix(self, block: Sequence[Monomial], rows: int) -> np.ndarray:
+        """The first ``rows`` sampled rows restricted to the unknowns ``block``:
+        entries grad(t^alpha)·w = t^alpha * sum_k alpha_k w_k / t_k."""
+        self.ensure(rows)
+        p = self.p
+        a_idx, a_var, a_exp = [], [], []
+        for j, m in enumerate(block):
+            for v, e in m:
+                a_idx.append(j)
+                a_var.append(v)
+                a_exp.append(e)
+        ai = np.array(a_idx, dtype=np.int64)
+        av = np.array(a_var, dtype=np.int64)
+        ae = np.array(a_exp, dtype=np.int64)
+        out = []
+        left = rows
+        for x, U in zip(self.points, self.U, strict=True):
+            if left <= 0:
+                break
+            Us = U[:left]
+            left -= Us.shape[0]
+            pw = np.ones(len(ai), dtype=np.int64)
+            for step in range(int(ae.max(initial=0))):
+                sel = ae > step
+                pw[sel] = pw[sel] * x[av[sel]] % p
+            mono = _grouped_product(ai, pw, len(block), p)      # t^alpha
+            contrib = Us[:, av] * (ae % p)[None, :] % p          # alpha_k w_k / t_k
+            S = np.zeros((Us.shape[0], len(block)), dtype=np.int64)
+            np.add.at(S.T, ai, contrib.T)
+            out.append(S % p * mono[None, :] % p)
+        return np.vstack(out)
+
+
+def _grouped_product(group: np.ndarray, vals: np.ndarray, n: int, p: int) -> np.ndarray:
+    """prod of vals over each group index (mod p); groups given as sorted indices."""
+    out = np.ones(n, dtype=np.int64)
+    if len(group) == 0:
+        return out
+    starts = np.searchsorted(group, group)
+    pos = np.arange(len(group)) - starts
+    for j in range(int(pos.max()) + 1):
+        sel = pos == j
+        out[group[sel]] = out[group[sel]] * vals[sel] % p
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# exact verification
+
+
+class LawChecker:
+    """Exact check of <grad h, X_i> = 0 for every generator X_i, over Q.
+
+    Generators are scaled to integer coefficients (which does not change the laws) and the
+    law to a primitive integer polynomial.  Sparse families (few terms per component: path
+    liftings) are checked by accumulating, with Python integers, the coefficient of every
+    (generator, monomial) pair that the support of h meets; denser ones through FLINT
+    products of the components that meet the support of h (converted once and cached).
+    """
+
+    def __init__(self, family: FieldFamily) -> None:
+        self.family = family
+        self.by_var: dict[int, list[int]] = {}
+        if family.potentials is not None:
+            self._pots = [_int_terms(p) for p in family.potentials]
+            for i, p in enumerate(family.potentials):
+                for k in polys.variables(p):
+                    self.by_var.setdefault(k, []).append(i)
+            nterms = sum(len(p) for p in family.potentials)
+            self.sparse = nterms <= 2 * max(family.d, 1)
+        else:
+            self._pots = []
+            scaled = family.integer_scaled()
+            self._comps = {(i, k): [(m, int(c)) for m, c in comp.items()]
+                           for i, f in enumerate(scaled.fields) for k, comp in f.items()}
+            for i, k in self._comps:
+                self.by_var.setdefault(k, []).append(i)
+            nterms = sum(len(t) for t in self._comps.values())
+            self.sparse = nterms <= 2 * max(len(self._comps), 1)
+        self._cache: dict[tuple[int, int], list[tuple[Monomial, int]]] = {}
+        self._flint: dict[tuple[int, int], Any] = {}
+        self.ctx = flint_context(family.D)
+
+    def _component(self, i: int, k: int) -> list[tuple[Monomial, int]]:
+        key = (i, k)
+        got = self._cache.get(key)
+        if got is None:
+            if self._pots:
+                got = []
+                for m, c in self._pots[i]:
+                    for t, (v, e) in enumerate(m):
+                        if v == k:
+                            nm = m[:t] + (((v, e - 1),) if e > 1 else ()) + m[t + 1:]
+                            got.append((nm, c * e))
+                            break
+            else:
+                got = self._comps.get(key, [])
+            self._cache[key] = got
+        return got
+
+    def check(self, h: Poly) -> bool:
+        """True iff h is a conservation law (exact)."""
+        hi = {m: int(c) for m, c in _int_terms(h)}
+        grads: dict[int, list[tuple[Monomial, int]]] = {}
+        for m, c in hi.items():
+            for t, (v, e) in enumerate(m):
+                nm = m[:t] + (((v, e - 1),) if e > 1 else ()) + m[t + 1:]
+                grads.setdefault(v, []).append((nm, c * e))
+        if self.sparse:
+            acc: dict[tuple[int, Monomial], int] = {}
+            mul = polys.mono_mul
+            for k, g in grads.items():
+                for i in self.by_var.get(k, ()):
+                    for mc, cc in self._component(i, k):
+                        for mg, cg in g:
+                            key = (i, mul(mg, mc))
+                            acc[key] = acc.get(key, 0) + cg * cc
+            return not any(acc.values())
+        fg = {k: to_flint({m: Fraction(c) for m, c in g}, self.ctx) for k, g in grads.items()}
+        totals: dict[int, Any] = {}
+        for k, g in fg.items():
+            for i in self.by_var.get(k, ()):
+                fc = self._flint.get((i, k))
+                if fc is None:
+                    fc = self._flint[(i, k)] = to_flint(
+                        {m: Fraction(c) for m, c in self._component(i, k)}, self.ctx)
+                prod = g * fc
+                totals[i] = totals[i] + prod if i in totals else prod
+        return all(t.is_zero() for t in totals.values())
+
+
+def _int_terms(p: Poly) -> list[tuple[Monomial, int]]:
+    """Terms of p scaled by the lcm of its denominators (same zero set of identities)."""
+    den = 1
+    for c in p.values():
+        den = den * c.denominator // math.gcd(den, c.denominator)
+    return [(m, int(c * den)) for m, c in p.items()]
+
+
+# ---------------------------------------------------------------------------------------------
+# the algorithm
+
+
+def _lift_block(block: Sequence[Monomial], residues: list[tuple[np.ndarray, list[int], int]]
+                ) -> list[Poly] | None:
+    """Rational reconstruction (CRT over the primes so far) of a block's kernel basis."""
+    free = residues[0][1]
+    if any(r[1] != free for r in residues):
+        return None
+    out = []
+    for t in range(len(free)):
+        vec: list[Fraction] = []
+        for j in range(len(block)):
+            a, m = 0, 1
+            for basis, _, p in residues:
+                a, m = linalg.crt_pair(a, m, int(basis[t, j]), p) if m > 1 else (
+                    int(basis[t, j]), p)
+            q = linalg.rational_reconstruct(a, m)
+            if q is None:
+                return None
+            vec.append(q)
+        ints = linalg.primitive_integer_vector(vec)
+        out.append({block[j]: Fraction(c) for j, c in enumerate(ints) if c})
+    return out
+
+
+def polynomial_laws(model: Model, degree: int, homogeneous: bool = False, seed: int = 0,
+                    max_unknowns: int = DEFAULT_MAX_UNKNOWNS, max_primes: int = 12) -> LawResult:
+    """All non-constant polynomial laws of degree <= ``degree`` (exactly ``degree`` when
+    ``homogeneous``), as a verified basis over Q, and a maximal independent subfamily.
+
+    Every returned law satisfies <grad h, X_i> = 0 identically (checked exactly); the basis
+    is complete (see the module docstring for the proof).  The independent subfamily has
+    gradients of full exact rank at a random rational point: a lower bound on the generic
+    rank of the whole basis.
+    """
+    if degree < 1:
+        raise TooLargeError(f"degree {degree} must be at least 1")
+    family = model.family
+    n_unknowns = count_unknowns(model.D, degree, homogeneous)
+    if n_unknowns > max_unknowns:
+        raise TooLargeError(
+            f"degree {degree} in D = {model.D} variables has {n_unknowns} unknown coefficients,"
+            f" above the limit {max_unknowns}; lower --degree or raise --max-unknowns")
+    rng = random.Random(seed)
+    blocks = blocks_of(family, degree, homogeneous)
+    checker = LawChecker(family)
+    primes_used: list[int] = []
+    results: list[list[Poly]] = [[] for _ in blocks]
+    pending = list(range(len(blocks)))
+    residues: dict[int, list[tuple[np.ndarray, list[int], int]]] = {b: [] for b in pending}
+    extra_rows = 4
+    attempts = 0
+    while pending:
+        attempts += 1
+        if attempts > max_primes:
+            raise RuntimeError("polynomial_laws: lifting did not converge; please report")
+        p = linalg.random_prime(rng)
+        primes_used.append(p)
+        samples = _Samples(family, p, rng)
+        still = []
+        singles = [b for b in pending if len(blocks[b]) == 1]
+        if singles:
+            # one vectorised pass: a single unknown is forced to zero by any non-zero row
+            S1 = samples.block_matrix([blocks[b][0] for b in singles], 1 + extra_rows)
+            zero_cols = np.flatnonzero(~S1.any(axis=0))
+            survivors = {singles[j] for j in zero_cols}
+        else:
+            survivors = set()
+        for b in pending:
+            block = blocks[b]
+            if len(block) == 1:
+                if b not in survivors:
+                    continue  # no law in this block
+                S = samples.block_matrix(block, len(block) + extra_rows)
+                if S.any():
+                    continue
+                basis, _, free = np.ones((1, 1), dtype=np.int64), [], [0]
+            else:
+                S = samples.block_matrix(block, len(block) + extra_rows)
+                basis, _, free = linalg.kernel_mod(S, p)
+            if not free:
+                continue
+            residues[b].append((basis, free, p))
+            cands = _lift_block(block, residues[b])
+            if cands is not None and all(checker.check(h) for h in cands):
+                results[b] = cands
+            else:
+                still.append(b)
+        pending = still
+        extra_rows *= 2
+    basis = [h for r in results for h in r]
+    point, independent = independent_subfamily(basis, model.D, rng)
+    return LawResult(model, degree, homogeneous, basis, independent, seed, primes_used, point,
+                     n_unknowns, len(blocks))
+
+
+def gradient_rows_exact(laws: Sequence[Poly], point: Sequence[int]) -> list[list[Fraction]]:
+    """Exact gradients of the laws at an integer point, as rational rows."""
+    rows = []
+    for h in laws:
+        row = [Fraction(0)] * len(point)
+        for m, c in h.items():
+            for i, (v, e) in enumerate(m):
+                val = c * e
+                for j, (w, f) in enumerate(m):
+                    val *= point[w] ** (f - 1 if j == i else f)
+                row[v] += val
+        rows.append(row)
+    return rows
+
+
+def independent_subfamily(laws: Sequence[Poly], D: int, rng: random.Random,
+                          bits: int = 30) -> tuple[list[int], list[int]]:
+    """(point, indices): a maximal subfamily whose gradients at a random integer point are
+    independent, greedily in order (selection modulo a prime, confirmed by an exact rank over
+    Q of the selected rows)."""
+    point = [rng.randrange(1, 2**bits) * rng.choice((-1, 1)) for _ in range(D)]
+    if not laws:
+        return point, []
+    rows = gradient_rows_exact(laws, point)
+    p = linalg.random_prime(rng)
+    mat = np.array([[int(x.numerator) % p * pow(x.denominator, -1, p) % p for x in r]
+                    for r in rows], dtype=np.int64)
+    ech = linalg.Echelon(D, p)
+    chosen = [i for i, new in enumerate(ech.add_batch(mat)) if new]
+    if linalg.exact_rank([rows[i] for i in chosen], D) != len(chosen):  # pragma: no cover
+        raise RuntimeError("independent_subfamily: modular and exact ranks disagree")
+    return point, chosen
