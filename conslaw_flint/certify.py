@@ -1,0 +1,376 @@
+"""Certified count of independent conservation laws: two exact bounds that must meet.
+
+Let K* be the generic dimension of the Lie trace and N = D - K* the number of independent
+laws near a generic point (design.md §1).
+
+* **Upper bound on N** (``laws_upper = D - lie_rank_lower``): the rank, modulo a prime, of the
+  values at an integer point of named bracket words (:func:`conslaw_flint.lie.lie_closure`).
+* **Lower bound on N**, by either
+  (a) ``method = "laws"``: m polynomial laws, each verified as an exact identity, whose
+      gradients have rank m at the point (a non-zero m x m minor modulo p): N >= m; or
+  (b) ``method = "involutive"``: the frame fields Y_1..Y_r of the closure, with an r x r minor
+      M (rows = pivot components) non-zero at the point, such that every generator X_i and
+      every bracket [Y_a, Y_b] satisfies det(M) Z - Y adj(M) Z_rows = 0 identically over Q,
+      i.e. lies in the span of Y over Q(theta).  Then Lie(V)(theta) = span Y(theta) on the
+      dense open set det M != 0, so K* = r and N = D - r.
+
+When the bounds meet the count is a theorem ("certified"); otherwise both bounds are reported.
+The certificate written by :func:`write_certificate` holds everything
+:mod:`conslaw_flint.verify` needs to re-check each claim independently.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from . import linalg
+from .fields import FieldFamily, bracket, flint_context, to_flint_field
+from .laws import (
+    DEFAULT_MAX_UNKNOWNS,
+    LawResult,
+    count_unknowns,
+    format_law,
+    polynomial_laws,
+)
+from .lie import LieResult, Word, lie_closure, word_to_json
+from .models import CONVENTION, Model
+from .polys import Poly
+
+FORMAT = "conslaw-certificate"
+VERSION = 1
+#: largest frame for which the involutivity certificate (b) is attempted
+MAX_INVOLUTIVE_RANK = 8
+
+
+@dataclass
+class CountResult:
+    """The two bounds on the number of independent laws and how they were obtained."""
+
+    model: Model
+    lie: LieResult
+    laws: list[Poly]
+    law_pivots: list[int]
+    method: str | None
+    laws_lower: int
+    seed: int
+    degree_reached: int
+    attempts: int
+    seconds: float
+    involutive_rows: list[int] | None = None
+    law_result: LawResult | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def D(self) -> int:
+        return self.model.D
+
+    @property
+    def lie_rank_lower(self) -> int:
+        return self.lie.rank
+
+    @property
+    def laws_upper(self) -> int:
+        return self.model.D - self.lie.rank
+
+    @property
+    def lie_rank_upper(self) -> int:
+        return self.model.D - self.laws_lower
+
+    @property
+    def certified(self) -> bool:
+        return self.laws_lower == self.laws_upper
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON contract of ``conslaw count --json``."""
+        return {
+            "model": self.model.spec,
+            "D": self.model.D,
+            "d": self.model.d,
+            "lie_rank_lower": self.lie_rank_lower,
+            "lie_rank_upper": self.lie_rank_upper,
+            "laws_lower": self.laws_lower,
+            "laws_upper": self.laws_upper,
+            "certified": self.certified,
+            "method": self.method if self.certified else None,
+            "laws": [format_law(h) for h in self.laws],
+            "seed": self.seed,
+            "prime": self.lie.prime,
+            "level_ranks": self.lie.level_ranks,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+# ---------------------------------------------------------------------------------------------
+# lower bounds
+
+
+def law_gradient_pivots(laws: Sequence[Poly], point: Sequence[int], p: int
+                        ) -> tuple[list[int], list[int]]:
+    """(independent law indices, pivot columns): a maximal subfamily whose gradients at the
+    point are independent modulo p, and columns where their minor is non-zero mod p."""
+    from .laws import gradient_rows_exact
+
+    if not laws:
+        return [], []
+    rows = gradient_rows_exact(laws, point)
+    mat = np.array([[x.numerator % p * pow(x.denominator, -1, p) % p for x in r] for r in rows],
+                   dtype=np.int64)
+    ech = linalg.Echelon(len(point), p)
+    chosen = [i for i, new in enumerate(ech.add_batch(mat)) if new]
+    _, piv = linalg.rref_mod(mat[chosen], p)
+    return chosen, piv
+
+
+def _fraction_free_solve(M: list[list[Any]], rhs: list[list[Any]]) -> tuple[Any, list[list[Any]]]:
+    """Bareiss elimination over a polynomial ring: returns (det M, U) with M U = det(M) rhs,
+    or (0, []) when M is singular.  Entries are FLINT polynomials (exact division)."""
+    n = len(M)
+    A = [list(M[i]) + list(rhs[i]) for i in range(n)]
+    width = len(A[0]) if A else 0
+    prev = None
+    sign = 1
+    for k in range(n):
+        piv = next((i for i in range(k, n) if not A[i][k].is_zero()), None)
+        if piv is None:
+            return M[0][0] * 0 if n else None, []
+        if piv != k:
+            A[k], A[piv] = A[piv], A[k]
+            sign = -sign
+        for i in range(k + 1, n):
+            for j in range(k + 1, width):
+                num = A[i][j] * A[k][k] - A[i][k] * A[k][j]
+                A[i][j] = num if prev is None else _exact_div(num, prev)
+            A[i][k] = A[i][k] * 0
+        prev = A[k][k]
+    det = A[n - 1][n - 1] if n else None
+    # back substitution: det * x = U with U exact (Cramer: det * M^{-1} rhs is polynomial)
+    m = width - n
+    U = [[None] * m for _ in range(n)]
+    for c in range(m):
+        for i in range(n - 1, -1, -1):
+            acc = A[i][n + c] * det
+            for j in range(i + 1, n):
+                acc = acc - A[i][j] * U[j][c]
+            U[i][c] = _exact_div(acc, A[i][i])
+    if sign < 0:
+        det = -det
+        U = [[-u for u in row] for row in U]
+    return det, U
+
+
+def _exact_div(a: Any, b: Any) -> Any:
+    q, r = divmod(a, b)
+    if not r.is_zero():
+        raise ArithmeticError("inexact division in fraction-free elimination")
+    return q
+
+
+def involutive_certificate(family: FieldFamily, words: Sequence[Word], rows: Sequence[int]
+                           ) -> bool:
+    """Exact check of case (b): every generator and every bracket of the fields ``words``
+    lies in their span over Q(theta), through the minor on components ``rows``."""
+    ctx = flint_context(family.D)
+    cache: dict[Word, dict[int, Any]] = {}
+
+    def sym(w: Word) -> dict[int, Any]:
+        if w not in cache:
+            cache[w] = (to_flint_field(family.fields[w], ctx) if isinstance(w, int)
+                        else bracket(sym(w[0]), sym(w[1])))
+        return cache[w]
+
+    Y = [sym(w) for w in words]
+    r = len(Y)
+    zero = ctx.from_dict({})
+    M = [[Y[a].get(j, zero) for a in range(r)] for j in rows]
+    targets = [to_flint_field(f, ctx) for f in family.fields]
+    targets += [bracket(Y[a], Y[b]) for a in range(r) for b in range(a + 1, r)]
+    rhs = [[Z.get(j, zero) for Z in targets] for j in rows]
+    det, U = _fraction_free_solve(M, rhs)
+    if det is None or det.is_zero():
+        return False
+    comps = set()
+    for y in Y:
+        comps |= set(y)
+    for Z in targets:
+        comps |= set(Z)
+    for c, Z in enumerate(targets):
+        for j in comps:
+            lhs = Z.get(j, zero) * det
+            for a in range(r):
+                yj = Y[a].get(j)
+                if yj is not None:
+                    lhs = lhs - yj * U[a][c]
+            if not lhs.is_zero():
+                return False
+    return True
+
+
+# ---------------------------------------------------------------------------------------------
+# the count
+
+
+def count_laws(model: Model, degree: int = 4, seed: int = 0,
+               max_unknowns: int = DEFAULT_MAX_UNKNOWNS, attempts: int = 3,
+               time_limit: float | None = None,
+               progress: Callable[[str], None] | None = None) -> CountResult:
+    """Certified number of independent conservation laws, or honest bounds.
+
+    Polynomial laws of degree <= 2 come first (then <= 3, ..., <= ``degree`` while the bounds
+    differ); the Lie closure stops once its rank reaches D - (proven laws).  When the bounds
+    do not meet, the involutivity certificate is tried, then a fresh point and prime.
+    """
+    t0 = time.monotonic()
+    deadline = t0 + time_limit if time_limit else None
+    say = progress or (lambda s: None)
+    laws: list[Poly] = []
+    law_result: LawResult | None = None
+    degree_reached = 0
+    notes: list[str] = []
+
+    def find_laws(k: int) -> None:
+        nonlocal laws, law_result, degree_reached
+        n = count_unknowns(model.D, k, False)
+        if n > max_unknowns:
+            notes.append(f"polynomial laws of degree <= {k} skipped: {n} unknowns exceed "
+                         f"--max-unknowns {max_unknowns}")
+            return
+        say(f"polynomial laws of degree <= {k} ({n} unknowns)")
+        law_result = polynomial_laws(model, k, homogeneous=False, seed=seed,
+                                     max_unknowns=max_unknowns)
+        laws = law_result.basis
+        degree_reached = k
+
+    best: CountResult | None = None
+    rng = random.Random(seed)
+    for attempt in range(1, attempts + 1):
+        if degree_reached == 0 and degree >= 1:
+            find_laws(min(2, degree))
+        sub_seed = rng.getrandbits(32)
+        p = linalg.random_prime(random.Random(sub_seed))
+        # independent laws at the closure's point
+        lie_seed = sub_seed
+        lie = None
+        while True:
+            from .lie import random_point
+
+            pt = random_point(model.D, random.Random(lie_seed + 1), p)
+            chosen, piv = law_gradient_pivots(laws, pt, p)
+            m = len(chosen)
+            if lie is None:
+                say(f"Lie closure (attempt {attempt}, cap {model.D - m})")
+                lie = lie_closure(model.family, seed=lie_seed, cap=model.D - m, prime=p,
+                                  point=pt, progress=say, deadline=deadline)
+            if lie.rank + m >= model.D or degree_reached >= degree:
+                break
+            if deadline is not None and time.monotonic() > deadline:
+                break
+            before = degree_reached
+            find_laws(degree_reached + 1)
+            if degree_reached == before:
+                break
+        indep = [laws[i] for i in chosen]
+        result = CountResult(model, lie, indep, piv, "laws", len(indep), seed, degree_reached,
+                             attempt, 0.0, law_result=law_result, notes=notes)
+        if not result.certified and lie.rank <= MAX_INVOLUTIVE_RANK and lie.stopped == "closed":
+            say("trying the involutivity certificate")
+            if involutive_certificate(model.family, lie.words, lie.pivots):
+                result.method = "involutive"
+                result.laws_lower = model.D - lie.rank
+                result.involutive_rows = list(lie.pivots)
+        result.seconds = time.monotonic() - t0
+        if best is None or (result.laws_upper - result.laws_lower
+                            < best.laws_upper - best.laws_lower):
+            best = result
+        if result.certified or (deadline is not None and time.monotonic() > deadline):
+            break
+        notes.append(f"attempt {attempt}: bounds {result.laws_lower}..{result.laws_upper} "
+                     "did not meet; retrying with a fresh point and prime")
+    assert best is not None
+    if not best.certified:
+        best.method = None
+    best.seconds = time.monotonic() - t0
+    return best
+
+
+# ---------------------------------------------------------------------------------------------
+# certificates
+
+
+def certificate(result: CountResult) -> dict[str, Any]:
+    """The certificate of a count as a JSON-ready dict (with its SHA-256 digest)."""
+    lie = result.lie
+    body: dict[str, Any] = {
+        "format": FORMAT,
+        "version": VERSION,
+        "convention": CONVENTION,
+        "model": result.model.canonical_spec(),
+        "D": result.model.D,
+        "d": result.model.d,
+        "seed": result.seed,
+        "prime": lie.prime,
+        "point": [str(t) for t in lie.point],
+        "lie": {
+            "rank": lie.rank,
+            "words": [word_to_json(w) for w in lie.words],
+            "pivots": list(lie.pivots),
+            "level_ranks": list(lie.level_ranks),
+        },
+        "laws": {
+            "rank": len(result.laws),
+            "polynomials": [format_law(h) for h in result.laws],
+            "pivots": list(result.law_pivots),
+        },
+        "involutive": None if result.method != "involutive" else {
+            "rank": lie.rank,
+            "rows": list(result.involutive_rows or []),
+        },
+        "claims": {
+            "lie_rank_lower": result.lie_rank_lower,
+            "lie_rank_upper": result.lie_rank_upper,
+            "laws_lower": result.laws_lower,
+            "laws_upper": result.laws_upper,
+            "certified": result.certified,
+            "method": result.method if result.certified else None,
+        },
+    }
+    body["digest"] = digest(body)
+    return body
+
+
+def digest(body: dict[str, Any]) -> str:
+    """SHA-256 of the canonical JSON of a certificate without its ``digest`` key."""
+    content = {k: v for k, v in body.items() if k != "digest"}
+    text = json.dumps(content, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def write_atomic(path: str, text: str) -> None:
+    """Write ``text`` to ``path`` atomically (temporary file in the same folder, then rename):
+    a crash or an interrupt never leaves a partial file."""
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".conslaw-", dir=folder)
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def write_certificate(result: CountResult, path: str) -> dict[str, Any]:
+    """Write the certificate of ``result`` to ``path`` (atomically) and return it."""
+    cert = certificate(result)
+    write_atomic(path, json.dumps(cert, indent=1) + "\n")
+    return cert
