@@ -29,7 +29,7 @@ point (a lower bound on the generic rank of the family).
 >>> from conslaw_flint.models import build_model
 >>> res = polynomial_laws(build_model("product:3"), 2, homogeneous=True, seed=0)
 >>> [format_law(h) for h in res.basis]
-['x2^2 - x3^2', 'x1^2 - x3^2']
+['x1^2 - x2^2', 'x1^2 - x3^2']
 """
 
 from __future__ import annotations
@@ -445,7 +445,8 @@ def polynomial_laws(model: Model, degree: int, homogeneous: bool = False, seed: 
                 still.append(b)
         pending = still
         extra_rows *= 2
-    basis = [h for r in results for h in r]
+    basis = sorted((h for r in results for h in r),
+                   key=lambda h: (polys.total_degree(h), format_law(h)))
     point, independent = independent_subfamily(basis, model.D, rng)
     return LawResult(model, degree, homogeneous, basis, independent, seed, primes_used, point,
                      n_unknowns, len(blocks))
