@@ -376,8 +376,15 @@ def _lift_block(block: Sequence[Monomial], residues: list[tuple[np.ndarray, list
                 return None
             vec.append(q)
         ints = linalg.primitive_integer_vector(vec)
-        out.append({block[j]: Fraction(c) for j, c in enumerate(ints) if c})
+        out.append(_positive_leading({block[j]: Fraction(c) for j, c in enumerate(ints) if c}))
     return out
+
+
+def _positive_leading(h: Poly) -> Poly:
+    """h or -h, whichever has a positive leading term in printing order (degree first, then
+    lexicographic with x1 > x2 > ...)."""
+    lead = min(h, key=lambda m: (-polys.mono_degree(m), tuple((v, -e) for v, e in m)))
+    return h if h[lead] > 0 else {m: -c for m, c in h.items()}
 
 
 def polynomial_laws(model: Model, degree: int, homogeneous: bool = False, seed: int = 0,

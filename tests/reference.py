@@ -1,0 +1,95 @@
+"""Independent (slow, sympy-based) reference computations for small cases, used by tests."""
+
+from __future__ import annotations
+
+import random
+from fractions import Fraction
+
+import sympy as sp
+
+from conslaw_flint.polys import Poly
+
+
+def to_sympy(p: Poly, xs: list[sp.Symbol]) -> sp.Expr:
+    """A sparse polynomial as a sympy expression (reference computations only)."""
+    out = sp.Integer(0)
+    for m, c in p.items():
+        term = sp.Rational(c.numerator, c.denominator)
+        for v, e in m:
+            term *= xs[v] ** e
+        out += term
+    return out
+
+
+def sympy_fields(model) -> tuple[list[sp.Symbol], list[list[sp.Expr]]]:  # noqa: ANN001
+    """The generators of a model as sympy vectors."""
+    xs = list(sp.symbols(f"x1:{model.D + 1}"))
+    fields = []
+    for f in model.family.fields:
+        fields.append([to_sympy(f.get(k, {}), xs) for k in range(model.D)])
+    return xs, fields
+
+
+def sympy_is_law(h: Poly, model) -> bool:  # noqa: ANN001
+    """<grad h, X_i> == 0 for all i, checked by sympy expansion (independent of FLINT)."""
+    xs, fields = sympy_fields(model)
+    H = to_sympy(h, xs)
+    grad = [sp.diff(H, x) for x in xs]
+    return all(sp.expand(sum(g * c for g, c in zip(grad, f, strict=True))) == 0 for f in fields)
+
+
+def random_poly_spec(rng: random.Random, D: int, d: int, deg: int) -> str:
+    """A random ``poly:`` specification with small integer coefficients."""
+    comps = []
+    for _ in range(d):
+        terms = []
+        for _ in range(rng.randint(1, 3)):
+            c = rng.choice([-2, -1, 1, 2, 3])
+            mono = "*".join(f"x{rng.randint(1, D)}" for _ in range(rng.randint(1, deg)))
+            terms.append(f"{c}*{mono}")
+        comps.append(" + ".join(terms))
+    # make sure every variable occurs (no index gap)
+    comps[0] += " + " + " + ".join(f"x{i}" for i in range(1, D + 1))
+    return "poly:" + ";".join(comps)
+
+
+__all__ = ["Fraction", "random_poly_spec", "sympy_fields", "sympy_is_law", "to_sympy"]
+
+
+def sympy_law_space_dim(model, degree: int, homogeneous: bool) -> int:  # noqa: ANN001
+    """Dimension of the space of non-constant polynomial laws, from the full coefficient
+    system built and ranked by sympy (exact; only for tiny models)."""
+    import itertools
+
+    xs, fields = sympy_fields(model)
+    degs = [degree] if homogeneous else range(1, degree + 1)
+    monos = [sp.Mul(*c) for k in degs for c in itertools.combinations_with_replacement(xs, k)]
+    a = sp.symbols(f"a0:{len(monos)}")
+    h = sum(ai * m for ai, m in zip(a, monos, strict=True))
+    grad = [sp.diff(h, x) for x in xs]
+    eqs = []
+    for f in fields:
+        expr = sp.expand(sum(g * c for g, c in zip(grad, f, strict=True)))
+        if expr != 0:
+            eqs.extend(sp.Poly(expr, *xs).coeffs())
+    if not eqs:
+        return len(monos)
+    A, _ = sp.linear_eq_to_matrix(eqs, a)
+    return len(monos) - A.rank()
+
+
+def sympy_lie_rank(model, point: list[int], levels: int) -> int:  # noqa: ANN001
+    """Rank over Q at ``point`` of all right-normed brackets up to ``levels`` (sympy)."""
+    xs, fields = sympy_fields(model)
+    gens = [sp.Matrix(f) for f in fields]
+    subs = dict(zip(xs, point, strict=True))
+
+    def br(X: sp.Matrix, Y: sp.Matrix) -> sp.Matrix:
+        return Y.jacobian(xs) * X - X.jacobian(xs) * Y
+
+    level = list(gens)
+    allv = [list(g.subs(subs)) for g in gens]
+    for _ in range(levels - 1):
+        level = [sp.expand(br(X, Y)) for X in gens for Y in level]
+        allv += [list(Z.subs(subs)) for Z in level]
+    return sp.Matrix(allv).rank()
