@@ -17,6 +17,11 @@ from . import __version__
 
 EXAMPLE = "relu:2,3,4,3"
 
+#: modules that contribute a subcommand through ``register(subparsers, common)``, where
+#: ``common(parser)`` adds the shared options (--json, --seed, --names, --max-unknowns,
+#: --quiet, --debug) and the subcommand sets ``func`` (args -> exit code)
+SUBCOMMAND_MODULES = ("conslaw_flint.sweep", "conslaw_flint.theory", "conslaw_flint.plot")
+
 
 class UserError(Exception):
     """A mistake in the user's input: reported as one line, exit code 2."""
@@ -163,6 +168,17 @@ def build_parser() -> argparse.ArgumentParser:
     sv.add_argument("--json", action="store_true")
     sv.add_argument("--debug", action="store_true")
     sv.set_defaults(func=cmd_verify)
+
+    import importlib
+
+    for name in SUBCOMMAND_MODULES:
+        try:
+            mod = importlib.import_module(name)
+        except ModuleNotFoundError as e:
+            if e.name == name:
+                continue
+            raise
+        mod.register(sub, common)
     return p
 
 
