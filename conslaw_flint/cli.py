@@ -14,6 +14,7 @@ import sys
 from collections.abc import Sequence
 
 from . import __version__
+from .errors import UserError
 
 EXAMPLE = "relu:2,3,4,3"
 
@@ -21,10 +22,6 @@ EXAMPLE = "relu:2,3,4,3"
 #: ``common(parser)`` adds the shared options (--json, --seed, --names, --max-unknowns,
 #: --quiet, --debug) and the subcommand sets ``func`` (args -> exit code)
 SUBCOMMAND_MODULES = ("conslaw_flint.sweep", "conslaw_flint.theory", "conslaw_flint.plot")
-
-
-class UserError(Exception):
-    """A mistake in the user's input: reported as one line, exit code 2."""
 
 
 def _model(spec: str):  # noqa: ANN202 - returns models.Model
@@ -185,13 +182,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    from .laws import TooLargeError
-    from .models import ModelError
-    from .parse import ParseError
-
     try:
         return int(args.func(args))
-    except (UserError, ModelError, ParseError, TooLargeError) as e:
+    except UserError as e:
         if getattr(args, "debug", False):
             raise
         print(f"conslaw: {e}", file=sys.stderr)

@@ -45,6 +45,7 @@ from typing import Any
 import numpy as np
 
 from . import linalg, polys
+from .errors import UserError
 from .fields import FieldFamily, ModTable, flint_context, to_flint
 from .models import Model
 from .parse import format_polynomial
@@ -53,7 +54,7 @@ from .polys import Monomial, Poly
 DEFAULT_MAX_UNKNOWNS = 3_000_000
 
 
-class TooLargeError(ValueError):
+class TooLargeError(UserError):
     """The requested computation would not fit: the message gives the estimate and the fix."""
 
 

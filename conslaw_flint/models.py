@@ -39,6 +39,7 @@ from fractions import Fraction
 from typing import Any
 
 from . import polys
+from .errors import UserError
 from .fields import Field, FieldFamily
 from .parse import ParseError, format_polynomial, parse_polynomial, split_top_level
 from .polys import Poly
@@ -51,7 +52,7 @@ MAX_COMPONENTS = 2_000_000
 MAX_FILE_BYTES = 1_000_000
 
 
-class ModelError(ValueError):
+class ModelError(UserError):
     """A model specification that cannot be built (one-line message naming the fix)."""
 
 

@@ -55,6 +55,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 
+from .errors import UserError
 from .polys import Monomial, Poly
 
 __all__ = [
@@ -96,7 +97,7 @@ _UNARY_PREC = 3
 _ALLOWED = "+ - * / ^ ** and parentheses are allowed"
 
 
-class ParseError(ValueError):
+class ParseError(UserError):
     """A polynomial expression could not be read.
 
     The message is a single line naming the offending token, its 1-based character

@@ -6,6 +6,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 import sympy as sp
+from reference import to_sympy
 
 from conslaw_flint.fields import (
     FieldFamily,
@@ -17,8 +18,6 @@ from conslaw_flint.fields import (
     to_flint_field,
 )
 from conslaw_flint.models import build_model, random_fields
-
-from reference import to_sympy
 
 
 def _flint_fields(D: int, seed: int, n: int = 3):

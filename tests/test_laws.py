@@ -3,6 +3,7 @@
 import random
 
 import pytest
+from reference import random_poly_spec, sympy_is_law, sympy_law_space_dim
 
 from conslaw_flint.laws import (
     TooLargeError,
@@ -12,7 +13,6 @@ from conslaw_flint.laws import (
 )
 from conslaw_flint.models import build_model
 from conslaw_flint.parse import format_polynomial, parse_polynomial
-from reference import random_poly_spec, sympy_is_law, sympy_law_space_dim
 
 
 def laws(spec: str, degree: int, homogeneous: bool = True, seed: int = 0):

@@ -3,10 +3,10 @@
 import random
 
 import pytest
+from reference import sympy_lie_rank
 
 from conslaw_flint.lie import lie_closure, word_from_json, word_str, word_to_json
 from conslaw_flint.models import build_model
-from reference import sympy_lie_rank
 
 
 @pytest.mark.parametrize("D", [3, 4, 5, 6])
