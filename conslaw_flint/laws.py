@@ -46,7 +46,7 @@ import numpy as np
 
 from . import linalg, polys
 from .errors import UserError
-from .fields import FieldFamily, ModTable, flint_context, to_flint
+from .fields import FieldFamily, ModTable
 from .models import Model
 from .parse import format_polynomial
 from .polys import Monomial, Poly
@@ -268,82 +268,90 @@ def _grouped_product(group: np.ndarray, vals: np.ndarray, n: int, p: int) -> np.
 class LawChecker:
     """Exact check of <grad h, X_i> = 0 for every generator X_i, over Q.
 
-    Generators are scaled to integer coefficients (which does not change the laws) and the
-    law to a primitive integer polynomial.  Sparse families (few terms per component: path
-    liftings) are checked by accumulating, with Python integers, the coefficient of every
-    (generator, monomial) pair that the support of h meets; denser ones through FLINT
-    products of the components that meet the support of h (converted once and cached).
+    Generators are scaled to integer coefficients (which does not change the laws) and so is
+    the law.  All terms of all components are tabulated once: component variable, generator,
+    integer coefficient and the monomial as a sorted list of variable indices.  For a law h,
+    every product (term of d_k h) x (term of X_i,k) becomes one row (generator, monomial,
+    coefficient); rows are grouped by (generator, monomial) and summed with int64 arithmetic
+    whose bound is checked first (exact; Python integers otherwise).  h is a law iff every
+    sum is zero.
     """
 
     def __init__(self, family: FieldFamily) -> None:
-        self.family = family
-        self.by_var: dict[int, list[int]] = {}
+        self.D = family.D
+        var: list[int] = []
+        fld: list[int] = []
+        coef: list[int] = []
+        monos: list[list[int]] = []
         if family.potentials is not None:
-            self._pots = [_int_terms(p) for p in family.potentials]
             for i, p in enumerate(family.potentials):
-                for k in polys.variables(p):
-                    self.by_var.setdefault(k, []).append(i)
-            nterms = sum(len(p) for p in family.potentials)
-            self.sparse = nterms <= 2 * max(family.d, 1)
+                for m, c in _int_terms(p):
+                    flat = [v for v, e in m for _ in range(e)]
+                    for k, e in m:
+                        var.append(k)
+                        fld.append(i)
+                        coef.append(c * e)
+                        pos = flat.index(k)
+                        monos.append(flat[:pos] + flat[pos + 1:])
         else:
-            self._pots = []
-            scaled = family.integer_scaled()
-            self._comps = {(i, k): [(m, int(c)) for m, c in comp.items()]
-                           for i, f in enumerate(scaled.fields) for k, comp in f.items()}
-            for i, k in self._comps:
-                self.by_var.setdefault(k, []).append(i)
-            nterms = sum(len(t) for t in self._comps.values())
-            self.sparse = nterms <= 2 * max(len(self._comps), 1)
-        self._cache: dict[tuple[int, int], list[tuple[Monomial, int]]] = {}
-        self._flint: dict[tuple[int, int], Any] = {}
-        self.ctx = flint_context(family.D)
-
-    def _component(self, i: int, k: int) -> list[tuple[Monomial, int]]:
-        key = (i, k)
-        got = self._cache.get(key)
-        if got is None:
-            if self._pots:
-                got = []
-                for m, c in self._pots[i]:
-                    for t, (v, e) in enumerate(m):
-                        if v == k:
-                            nm = m[:t] + (((v, e - 1),) if e > 1 else ()) + m[t + 1:]
-                            got.append((nm, c * e))
-                            break
-            else:
-                got = self._comps.get(key, [])
-            self._cache[key] = got
-        return got
+            for i, f in enumerate(family.integer_scaled().fields):
+                for k, comp in f.items():
+                    for m, c in comp.items():
+                        var.append(k)
+                        fld.append(i)
+                        coef.append(int(c))
+                        monos.append([v for v, e in m for _ in range(e)])
+        self.width = max((len(m) for m in monos), default=0)
+        order = sorted(range(len(var)), key=var.__getitem__)
+        self.var = np.array([var[t] for t in order], dtype=np.int64)
+        self.fld = np.array([fld[t] for t in order], dtype=np.int64)
+        self.coef_py = [coef[t] for t in order]
+        self.max_coef = max((abs(c) for c in coef), default=0)
+        self.coef = (np.array(self.coef_py, dtype=np.int64) if self.max_coef < 2**62
+                     else None)
+        mono = np.full((len(order), self.width), self.D, dtype=np.int64)
+        for r, t in enumerate(order):
+            mono[r, :len(monos[t])] = monos[t]
+        self.mono = mono
+        self.bounds = np.searchsorted(self.var, np.arange(self.D + 1))
 
     def check(self, h: Poly) -> bool:
         """True iff h is a conservation law (exact)."""
-        hi = {m: int(c) for m, c in _int_terms(h)}
-        grads: dict[int, list[tuple[Monomial, int]]] = {}
-        for m, c in hi.items():
-            for t, (v, e) in enumerate(m):
-                nm = m[:t] + (((v, e - 1),) if e > 1 else ()) + m[t + 1:]
-                grads.setdefault(v, []).append((nm, c * e))
-        if self.sparse:
-            acc: dict[tuple[int, Monomial], int] = {}
-            mul = polys.mono_mul
-            for k, g in grads.items():
-                for i in self.by_var.get(k, ()):
-                    for mc, cc in self._component(i, k):
-                        for mg, cg in g:
-                            key = (i, mul(mg, mc))
-                            acc[key] = acc.get(key, 0) + cg * cc
-            return not any(acc.values())
-        fg = {k: to_flint({m: Fraction(c) for m, c in g}, self.ctx) for k, g in grads.items()}
-        totals: dict[int, Any] = {}
-        for k, g in fg.items():
-            for i in self.by_var.get(k, ()):
-                fc = self._flint.get((i, k))
-                if fc is None:
-                    fc = self._flint[(i, k)] = to_flint(
-                        {m: Fraction(c) for m, c in self._component(i, k)}, self.ctx)
-                prod = g * fc
-                totals[i] = totals[i] + prod if i in totals else prod
-        return all(t.is_zero() for t in totals.values())
+        g_var, g_coef, g_mono = [], [], []
+        for m, c in _int_terms(h):
+            flat = [v for v, e in m for _ in range(e)]
+            for k, e in m:
+                pos = flat.index(k)
+                g_var.append(k)
+                g_coef.append(c * e)
+                g_mono.append(flat[:pos] + flat[pos + 1:])
+        sel = [j for j, k in enumerate(g_var) if self.bounds[k] < self.bounds[k + 1]]
+        if not sel:
+            return True
+        lo = np.array([self.bounds[g_var[j]] for j in sel], dtype=np.int64)
+        cnt = np.array([self.bounds[g_var[j] + 1] for j in sel], dtype=np.int64) - lo
+        rows = int(cnt.sum())
+        gw = max(len(g_mono[j]) for j in sel)
+        which = np.repeat(np.arange(len(sel)), cnt)
+        idx = np.repeat(lo, cnt) + np.arange(rows) - np.repeat(np.cumsum(cnt) - cnt, cnt)
+        gm = np.full((len(sel), gw), self.D, dtype=np.int64)
+        for r, j in enumerate(sel):
+            gm[r, :len(g_mono[j])] = g_mono[j]
+        mono = np.sort(np.concatenate([gm[which], self.mono[idx]], axis=1), axis=1)
+        keys = np.concatenate([self.fld[idx][:, None], mono], axis=1)
+        _, inv = np.unique(keys, axis=0, return_inverse=True)
+        inv = inv.reshape(-1)
+        max_g = max(abs(g_coef[j]) for j in sel)
+        if self.coef is not None and max_g * self.max_coef * rows < 2**62:
+            gc = np.array([g_coef[j] for j in sel], dtype=np.int64)
+            sums = np.zeros(int(inv.max()) + 1, dtype=np.int64)
+            np.add.at(sums, inv, gc[which] * self.coef[idx])
+            return not sums.any()
+        acc: dict[int, int] = {}
+        for r in range(rows):  # exact fallback with Python integers
+            key = int(inv[r])
+            acc[key] = acc.get(key, 0) + g_coef[sel[int(which[r])]] * self.coef_py[int(idx[r])]
+        return not any(acc.values())
 
 
 def _int_terms(p: Poly) -> list[tuple[Monomial, int]]:
@@ -478,8 +486,8 @@ def gradient_rows_exact(laws: Sequence[Poly], point: Sequence[int]) -> list[list
 def independent_subfamily(laws: Sequence[Poly], D: int, rng: random.Random,
                           bits: int = 30) -> tuple[list[int], list[int]]:
     """(point, indices): a maximal subfamily whose gradients at a random integer point are
-    independent, greedily in order (selection modulo a prime, confirmed by an exact rank over
-    Q of the selected rows)."""
+    independent, greedily in order (selection modulo a prime: a non-zero minor modulo p of
+    the exact integer gradients proves their independence over Q)."""
     point = [rng.randrange(1, 2**bits) * rng.choice((-1, 1)) for _ in range(D)]
     if not laws:
         return point, []
@@ -488,7 +496,7 @@ def independent_subfamily(laws: Sequence[Poly], D: int, rng: random.Random,
     mat = np.array([[int(x.numerator) % p * pow(x.denominator, -1, p) % p for x in r]
                     for r in rows], dtype=np.int64)
     ech = linalg.Echelon(D, p)
+    # rows are exact integer gradients; a non-zero minor modulo p is a non-zero integer
+    # minor, so the chosen gradients are independent over Q at the point
     chosen = [i for i, new in enumerate(ech.add_batch(mat)) if new]
-    if linalg.exact_rank([rows[i] for i in chosen], D) != len(chosen):  # pragma: no cover
-        raise RuntimeError("independent_subfamily: modular and exact ranks disagree")
     return point, chosen
