@@ -80,22 +80,40 @@ class FieldFamily:
         """The family X_i = grad phi_i."""
         return FieldFamily(D, potentials=[dict(p) for p in phi])
 
+    def term_table(self) -> TermTable:
+        """The exact :class:`TermTable` of the generators (built once)."""
+        if "terms" not in self._cache:
+            if self.potentials is not None:
+                self._cache["terms"] = TermTable.from_potentials(self.potentials, self.D)
+            else:
+                self._cache["terms"] = TermTable.from_fields(self.fields, self.D)
+        return self._cache["terms"]
+
     def mod_table(self, p: int) -> ModTable:
         """The :class:`ModTable` of the generators modulo p (cached per prime)."""
         key = f"table{p}"
         if key not in self._cache:
-            if self.potentials is not None:
-                self._cache[key] = ModTable.from_potentials(self.potentials, self.D, p)
-            else:
-                self._cache[key] = ModTable.from_fields(self.fields, self.D, p)
+            self._cache[key] = ModTable(self.term_table(), p)
         return self._cache[key]
 
     def support(self, i: int) -> frozenset[int]:
         """Indices of the non-zero components of X_i."""
+        if self._fields is None and self.potentials is not None:
+            # d_k phi has the distinct monomials beta - e_k: non-zero iff x_k occurs in phi
+            return frozenset(polys.variables(self.potentials[i]))
         return frozenset(self.fields[i])
 
     def depends(self, i: int) -> frozenset[int]:
         """Variables that X_i depends on."""
+        if self._fields is None and self.potentials is not None:
+            # x_v occurs in grad phi iff some monomial has x_v squared or x_v times another
+            out = set()
+            for m in self.potentials[i]:
+                if len(m) > 1:
+                    out.update(v for v, _ in m)
+                elif m and m[0][1] > 1:
+                    out.add(m[0][0])
+            return frozenset(out)
         out: set[int] = set()
         for comp in self.fields[i].values():
             out |= polys.variables(comp)
@@ -238,29 +256,39 @@ def _powmod(base: np.ndarray, exp: np.ndarray, p: int) -> np.ndarray:
     return result
 
 
-class ModTable:
-    """All terms of a list of fields as NumPy arrays, for evaluation modulo p.
+class TermTable:
+    """All terms of a list of fields as NumPy arrays (exact coefficients).
 
-    Term t belongs to field ``t_field[t]``, component ``t_comp[t]``, has coefficient
-    ``t_coef[t]`` (mod p) and monomial given by the entries ``e_term == t`` (variables
-    ``e_var``, exponents ``e_exp``).  Points must have all coordinates non-zero mod p
-    (derivatives use x^m / x_l).
+    Term t belongs to field ``t_field[t]`` and component ``t_comp[t]``, has coefficient
+    ``coef[t]`` (an int64 array when every coefficient is a small integer, else an object
+    array of Fractions) and monomial given by the entries ``e_term == t`` (variables
+    ``e_var``, exponents ``e_exp``; entries sorted by term, ``e_pos`` their rank inside it).
+    Built once per family and shared by every prime (:class:`ModTable`) and by the exact law
+    checker.
     """
 
-    def __init__(self, D: int, p: int, t_field: np.ndarray, t_comp: np.ndarray,
-                 t_coef: np.ndarray, e_term: np.ndarray, e_var: np.ndarray,
-                 e_exp: np.ndarray, n_fields: int) -> None:
-        self.D, self.p, self.n_fields = D, p, n_fields
-        self.t_field, self.t_comp, self.t_coef = t_field, t_comp, t_coef
-        self.e_term, self.e_var, self.e_exp = e_term, e_var, e_exp
-        # position of each entry inside its monomial, for the product loop
+    def __init__(self, D: int, n_fields: int, t_field: np.ndarray, t_comp: np.ndarray,
+                 coef: np.ndarray, e_term: np.ndarray, e_var: np.ndarray,
+                 e_exp: np.ndarray) -> None:
+        self.D, self.n_fields = D, n_fields
+        self.t_field, self.t_comp, self.coef = t_field, t_comp, coef
         order = np.argsort(e_term, kind="stable")
         self.e_term, self.e_var, self.e_exp = e_term[order], e_var[order], e_exp[order]
         starts = np.searchsorted(self.e_term, np.arange(len(t_field)))
         self.e_pos = np.arange(len(self.e_term)) - starts[self.e_term]
 
+    @property
+    def n_terms(self) -> int:
+        return len(self.t_field)
+
     @staticmethod
-    def from_fields(fields: Sequence[Mapping[int, Poly]], D: int, p: int) -> ModTable:
+    def _coefs(values: list[Fraction]) -> np.ndarray:
+        if all(c.denominator == 1 and abs(c.numerator) < 2**62 for c in values):
+            return np.array([c.numerator for c in values], dtype=np.int64)
+        return np.array(values, dtype=object)
+
+    @staticmethod
+    def from_fields(fields: Sequence[Mapping[int, Poly]], D: int) -> TermTable:
         """Table of arbitrary sparse fields."""
         tf, tc, tk, et, ev, ee = [], [], [], [], [], []
         t = 0
@@ -269,50 +297,92 @@ class ModTable:
                 for m, c in comp.items():
                     tf.append(i)
                     tc.append(k)
-                    tk.append(c.numerator % p * pow(c.denominator, -1, p) % p)
+                    tk.append(Fraction(c))
                     for v, e in m:
                         et.append(t)
                         ev.append(v)
                         ee.append(e)
                     t += 1
-        return ModTable(D, p, *(np.array(a, dtype=np.int64) for a in (tf, tc, tk, et, ev, ee)),
-                        n_fields=len(fields))
+        arr = [np.array(a, dtype=np.int64) for a in (tf, tc, et, ev, ee)]
+        return TermTable(D, len(fields), arr[0], arr[1], TermTable._coefs(tk), *arr[2:])
 
     @staticmethod
-    def from_potentials(phi: Sequence[Poly], D: int, p: int) -> ModTable:
-        """Table of the gradient fields grad phi_i, built from the terms of phi directly."""
+    def from_potentials(phi: Sequence[Poly], D: int) -> TermTable:
+        """Table of the gradient fields grad phi_i, built from the terms of phi directly:
+        one component term c*e * x^(m - e_v) per (term c x^m of phi, variable v of m)."""
         pf, pc, et, ev, ee = [], [], [], [], []
         t = 0
         for i, poly in enumerate(phi):
             for m, c in poly.items():
                 pf.append(i)
-                pc.append(c.numerator % p * pow(c.denominator, -1, p) % p)
+                pc.append(c)
                 for v, e in m:
                     et.append(t)
                     ev.append(v)
                     ee.append(e)
                 t += 1
-        pf_a, pc_a = np.array(pf, dtype=np.int64), np.array(pc, dtype=np.int64)
+        pf_a = np.array(pf, dtype=np.int64)
         et_a, ev_a, ee_a = (np.array(a, dtype=np.int64) for a in (et, ev, ee))
-        # one component term per (phi term, variable): c*e * x^(m - e_v)
         ncomp = len(et_a)
-        t_field = pf_a[et_a]
-        t_comp = ev_a.copy()
-        t_coef = pc_a[et_a] * (ee_a % p) % p
+        pc_a = TermTable._coefs(pc)
+        if pc_a.dtype == np.int64 and np.abs(pc_a).max(initial=0) < 2**40:
+            coef = pc_a[et_a] * ee_a
+        else:
+            coef = np.array([Fraction(pc[int(t_)]) * int(e) for t_, e in zip(et_a, ee_a,
+                                                                           strict=True)],
+                            dtype=object)
         # entries of the new monomials: all entries of the parent term, with the
         # differentiated variable's exponent lowered by one (dropped when it reaches 0)
         starts = np.searchsorted(et_a, np.arange(t))
         counts = np.bincount(et_a, minlength=t)
-        parent = et_a  # for each new term (one per entry), its parent phi term
-        rep = counts[parent]
+        rep = counts[et_a]
         new_term = np.repeat(np.arange(ncomp), rep)
         offs = np.arange(rep.sum()) - np.repeat(np.cumsum(rep) - rep, rep)
-        src = np.repeat(starts[parent], rep) + offs
+        src = np.repeat(starts[et_a], rep) + offs
         n_var = ev_a[src]
-        n_exp = ee_a[src] - (src == np.repeat(np.arange(ncomp), rep)).astype(np.int64)
+        n_exp = ee_a[src] - (src == new_term).astype(np.int64)
         keep = n_exp > 0
-        return ModTable(D, p, t_field, t_comp, t_coef, new_term[keep], n_var[keep],
-                        n_exp[keep], n_fields=len(phi))
+        return TermTable(D, len(phi), pf_a[et_a], ev_a.copy(), coef, new_term[keep],
+                         n_var[keep], n_exp[keep])
+
+    def multisets(self) -> np.ndarray:
+        """Monomials as rows of sorted variable indices (with repetition), padded with D."""
+        width = 0
+        if len(self.e_term):
+            width = int(np.bincount(self.e_term, weights=self.e_exp,
+                                    minlength=self.n_terms).max())
+        out = np.full((self.n_terms, width), self.D, dtype=np.int64)
+        if width == 0:
+            return out
+        term = np.repeat(self.e_term, self.e_exp)
+        var = np.repeat(self.e_var, self.e_exp)
+        starts = np.searchsorted(term, np.arange(self.n_terms))
+        pos = np.arange(len(term)) - starts[term]
+        out[term, pos] = var
+        return out
+
+
+class ModTable:
+    """A :class:`TermTable` with its coefficients reduced modulo the prime p, for values and
+    Jacobians at points modulo p.  Points must have all coordinates non-zero mod p
+    (derivatives use x^m / x_l)."""
+
+    def __init__(self, table: TermTable, p: int) -> None:
+        self.table, self.p = table, p
+        self.D, self.n_fields = table.D, table.n_fields
+        self.t_field, self.t_comp = table.t_field, table.t_comp
+        self.e_term, self.e_var, self.e_exp, self.e_pos = (table.e_term, table.e_var,
+                                                           table.e_exp, table.e_pos)
+        if table.coef.dtype == np.int64:
+            self.t_coef = table.coef % p
+        else:
+            self.t_coef = np.array([c.numerator % p * pow(c.denominator, -1, p) % p
+                                    for c in map(Fraction, table.coef)], dtype=np.int64)
+
+    @staticmethod
+    def from_fields(fields: Sequence[Mapping[int, Poly]], D: int, p: int) -> ModTable:
+        """Table of arbitrary sparse fields modulo p."""
+        return ModTable(TermTable.from_fields(fields, D), p)
 
     def monomial_values(self, x: np.ndarray) -> np.ndarray:
         """x^m mod p for every term's monomial."""

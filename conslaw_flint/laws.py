@@ -158,24 +158,29 @@ def _shift_structure(family: FieldFamily) -> tuple[dict[int, int], bool]:
     return basis, uniform
 
 
-def _unknowns(D: int, degree: int, homogeneous: bool) -> Iterator[Monomial]:
+def _unknowns(D: int, degree: int, homogeneous: bool) -> Iterator[tuple[Monomial, int]]:
+    """Unknown monomials with their parity bit vectors."""
     degs = [degree] if homogeneous else range(1, degree + 1)
     for deg in degs:
         for combo in itertools.combinations_with_replacement(range(D), deg):
-            yield polys.monomial(*((v, 1) for v in combo))
+            bits = 0
+            for v in combo:
+                bits ^= 1 << v
+            yield tuple((v, len(list(g))) for v, g in itertools.groupby(combo)), bits
 
 
 def blocks_of(family: FieldFamily, degree: int, homogeneous: bool) -> list[list[Monomial]]:
     """Independent blocks of unknown monomials (see the module docstring), deterministic."""
     basis, uniform = _shift_structure(family)
     groups: dict[tuple[int, int], list[Monomial]] = {}
-    for m in _unknowns(family.D, degree, homogeneous):
-        b = 0
-        for v, e in m:
-            if e & 1:
-                b |= 1 << v
-        key = (polys.mono_degree(m) if uniform else 0, _gf2_reduce(b, basis))
-        groups.setdefault(key, []).append(m)
+    for m, bits in _unknowns(family.D, degree, homogeneous):
+        key = (polys.mono_degree(m) if uniform else 0,
+               _gf2_reduce(bits, basis) if basis else bits)
+        got = groups.get(key)
+        if got is None:
+            groups[key] = [m]
+        else:
+            got.append(m)
     return [groups[k] for k in sorted(groups, key=lambda k: (k[0], min(groups[k])))]
 
 
@@ -197,20 +202,31 @@ class _Samples:
     def ensure(self, rows: int) -> None:
         """Draw points until at least ``rows`` sample rows exist."""
         p, D, d = self.p, self.family.D, self.family.d
-        per_point = min(d, max(rows, 1), 4 * D + 8)
+        per_point = min(d, max(rows, 1), D + 8)  # one point gives rank <= D rows
         while sum(u.shape[0] for u in self.U) < rows:
             x = self.np_rng.integers(1, p, size=D, dtype=np.int64)
             f, c, v = self.table.values_coo(x)
-            C = (self.np_rng.integers(0, p, size=(per_point, d), dtype=np.int64) if d > 1
-                 else np.ones((1, 1), dtype=np.int64))
-            W = np.zeros((C.shape[0], D), dtype=np.int64)
-            order = np.argsort(c, kind="stable")
-            f, c, v = f[order], c[order], v[order]
-            bounds = np.searchsorted(c, np.arange(D + 1))
-            for k in range(D):
-                lo, hi = bounds[k], bounds[k + 1]
-                if lo < hi:
-                    W[:, k] = linalg.matmul_mod(C[:, f[lo:hi]], v[lo:hi, None], p)[:, 0]
+            W = np.zeros((per_point, D), dtype=np.int64)
+            if d == 1:
+                W[0, c] = v
+            elif per_point * len(f) <= 20_000_000:
+                # dense random combinations: W = C X(t), column by column
+                C = self.np_rng.integers(0, p, size=(per_point, d), dtype=np.int64)
+                order = np.argsort(c, kind="stable")
+                f, c, v = f[order], c[order], v[order]
+                bounds = np.searchsorted(c, np.arange(D + 1))
+                for k in range(D):
+                    lo, hi = bounds[k], bounds[k + 1]
+                    if lo < hi:
+                        W[:, k] = linalg.matmul_mod(C[:, f[lo:hi]], v[lo:hi, None], p)[:, 0]
+            else:
+                # sparse random combinations (a few random rows per generator, random
+                # coefficients): rows of C X(t) for a random sparse C, in O(nnz) time
+                for _ in range(4):
+                    row = self.np_rng.integers(0, per_point, size=d)
+                    coef = self.np_rng.integers(1, p, size=d, dtype=np.int64)
+                    np.add.at(W, (row[f], c), coef[f] * v % p)
+                W %= p
             inv = np.array([pow(int(t), -1, p) for t in x], dtype=np.int64)
             self.points.append(x)
             self.U.append(W * inv[None, :] % p)
@@ -279,40 +295,26 @@ class LawChecker:
 
     def __init__(self, family: FieldFamily) -> None:
         self.D = family.D
-        var: list[int] = []
-        fld: list[int] = []
-        coef: list[int] = []
-        monos: list[list[int]] = []
-        if family.potentials is not None:
-            for i, p in enumerate(family.potentials):
-                for m, c in _int_terms(p):
-                    flat = [v for v, e in m for _ in range(e)]
-                    for k, e in m:
-                        var.append(k)
-                        fld.append(i)
-                        coef.append(c * e)
-                        pos = flat.index(k)
-                        monos.append(flat[:pos] + flat[pos + 1:])
+        table = family.term_table()
+        coef = table.coef
+        if coef.dtype != np.int64:
+            # scale each generator by the lcm of its denominators (laws unchanged)
+            den = [1] * table.n_fields
+            for f, c in zip(table.t_field.tolist(), coef, strict=True):
+                q = Fraction(c).denominator
+                den[f] = den[f] * q // math.gcd(den[f], q)
+            ints = [int(Fraction(c) * den[f]) for f, c in zip(table.t_field.tolist(), coef,
+                                                               strict=True)]
         else:
-            for i, f in enumerate(family.integer_scaled().fields):
-                for k, comp in f.items():
-                    for m, c in comp.items():
-                        var.append(k)
-                        fld.append(i)
-                        coef.append(int(c))
-                        monos.append([v for v, e in m for _ in range(e)])
-        self.width = max((len(m) for m in monos), default=0)
-        order = sorted(range(len(var)), key=var.__getitem__)
-        self.var = np.array([var[t] for t in order], dtype=np.int64)
-        self.fld = np.array([fld[t] for t in order], dtype=np.int64)
-        self.coef_py = [coef[t] for t in order]
-        self.max_coef = max((abs(c) for c in coef), default=0)
+            ints = coef.tolist()
+        order = np.argsort(table.t_comp, kind="stable")
+        self.var = table.t_comp[order]
+        self.fld = table.t_field[order]
+        self.coef_py = [ints[t] for t in order.tolist()]
+        self.max_coef = max((abs(c) for c in ints), default=0)
         self.coef = (np.array(self.coef_py, dtype=np.int64) if self.max_coef < 2**62
                      else None)
-        mono = np.full((len(order), self.width), self.D, dtype=np.int64)
-        for r, t in enumerate(order):
-            mono[r, :len(monos[t])] = monos[t]
-        self.mono = mono
+        self.mono = table.multisets()[order]
         self.bounds = np.searchsorted(self.var, np.arange(self.D + 1))
 
     def check(self, h: Poly) -> bool:

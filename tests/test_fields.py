@@ -105,3 +105,12 @@ def test_integer_scaled_keeps_directions() -> None:
     fam = FieldFamily(2, [{0: {((1, 1),): Fraction(1, 2)}, 1: {(): Fraction(2, 3)}}])
     scaled = fam.integer_scaled().fields[0]
     assert scaled == {0: {((1, 1),): Fraction(3)}, 1: {(): Fraction(4)}}
+
+
+@pytest.mark.parametrize("spec", ["relu-bias:2,3,2", "poly:x1^3 + x2;x1*x2*x3^2 - x4", "product:1"])
+def test_support_and_depends_from_potentials_match_fields(spec: str) -> None:
+    lazy = build_model(spec).family          # computed from phi without building the fields
+    eager = FieldFamily(lazy.D, build_model(spec).family.fields)
+    for i in range(lazy.d):
+        assert lazy.support(i) == eager.support(i)
+        assert lazy.depends(i) == eager.depends(i)
