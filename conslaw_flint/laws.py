@@ -340,8 +340,15 @@ class LawChecker:
         for r, j in enumerate(sel):
             gm[r, :len(g_mono[j])] = g_mono[j]
         mono = np.sort(np.concatenate([gm[which], self.mono[idx]], axis=1), axis=1)
-        keys = np.concatenate([self.fld[idx][:, None], mono], axis=1)
-        _, inv = np.unique(keys, axis=0, return_inverse=True)
+        base = self.D + 1
+        if (int(self.fld.max(initial=0)) + 1) * base ** mono.shape[1] < 2**62:
+            key = self.fld[idx].copy()          # pack (generator, monomial) in one int64
+            for j in range(mono.shape[1]):
+                key = key * base + mono[:, j]
+            _, inv = np.unique(key, return_inverse=True)
+        else:
+            keys = np.concatenate([self.fld[idx][:, None], mono], axis=1)
+            _, inv = np.unique(keys, axis=0, return_inverse=True)
         inv = inv.reshape(-1)
         max_g = max(abs(g_coef[j]) for j in sel)
         if self.coef is not None and max_g * self.max_coef * rows < 2**62:
