@@ -130,9 +130,9 @@ def _shift_structure(family: FieldFamily) -> tuple[dict[int, int], bool]:
     if family.potentials is not None:
         # shift of d_k phi's term beta is beta - 2 e_k: parity of beta, degree |beta| - 2
         for phi in family.potentials:
-            ms = list(phi)
-            if not ms:
+            if len(phi) < 2:
                 continue
+            ms = list(phi)
             b0, d0 = bits(ms[0]), polys.mono_degree(ms[0])
             for m in ms[1:]:
                 if polys.mono_degree(m) != d0:
@@ -158,30 +158,32 @@ def _shift_structure(family: FieldFamily) -> tuple[dict[int, int], bool]:
     return basis, uniform
 
 
-def _unknowns(D: int, degree: int, homogeneous: bool) -> Iterator[tuple[Monomial, int]]:
-    """Unknown monomials with their parity bit vectors."""
+def _unknowns(D: int, degree: int, homogeneous: bool
+              ) -> Iterator[tuple[Monomial, int, int]]:
+    """Unknown monomials with their degrees and parity bit vectors."""
     degs = [degree] if homogeneous else range(1, degree + 1)
     for deg in degs:
         for combo in itertools.combinations_with_replacement(range(D), deg):
             bits = 0
             for v in combo:
                 bits ^= 1 << v
-            yield tuple((v, len(list(g))) for v, g in itertools.groupby(combo)), bits
+            yield tuple((v, len(list(g))) for v, g in itertools.groupby(combo)), deg, bits
 
 
 def blocks_of(family: FieldFamily, degree: int, homogeneous: bool) -> list[list[Monomial]]:
     """Independent blocks of unknown monomials (see the module docstring), deterministic."""
     basis, uniform = _shift_structure(family)
     groups: dict[tuple[int, int], list[Monomial]] = {}
-    for m, bits in _unknowns(family.D, degree, homogeneous):
-        key = (polys.mono_degree(m) if uniform else 0,
+    for m, deg, bits in _unknowns(family.D, degree, homogeneous):
+        key = (deg if uniform else 0,
                _gf2_reduce(bits, basis) if basis else bits)
         got = groups.get(key)
         if got is None:
             groups[key] = [m]
         else:
             got.append(m)
-    return [groups[k] for k in sorted(groups, key=lambda k: (k[0], min(groups[k])))]
+    # unknowns come in increasing order, so a group's first monomial identifies it
+    return [groups[k] for k in sorted(groups, key=lambda k: (k[0], groups[k][0]))]
 
 
 # ---------------------------------------------------------------------------------------------
