@@ -38,11 +38,13 @@ from .fields import FieldFamily, bracket, flint_context, to_flint_field
 from .laws import (
     DEFAULT_MAX_UNKNOWNS,
     LawResult,
+    TimeUp,
     count_unknowns,
     format_law,
+    gradient_rows_exact,
     polynomial_laws,
 )
-from .lie import LieResult, Word, lie_closure, word_to_json
+from .lie import LieResult, Word, lie_closure, random_point, word_to_json
 from .models import CONVENTION, Model
 from .polys import Poly
 
@@ -69,6 +71,7 @@ class CountResult:
     involutive_rows: list[int] | None = None
     law_result: LawResult | None = None
     notes: list[str] = field(default_factory=list)
+    interrupted: bool = False
 
     @property
     def D(self) -> int:
@@ -106,6 +109,8 @@ class CountResult:
             "seed": self.seed,
             "prime": self.lie.prime,
             "level_ranks": self.lie.level_ranks,
+            "notes": list(self.notes),
+            "interrupted": self.interrupted,
             "seconds": round(self.seconds, 3),
         }
 
@@ -118,8 +123,6 @@ def law_gradient_pivots(laws: Sequence[Poly], point: Sequence[int], p: int
                         ) -> tuple[list[int], list[int]]:
     """(independent law indices, pivot columns): a maximal subfamily whose gradients at the
     point are independent modulo p, and columns where their minor is non-zero mod p."""
-    from .laws import gradient_rows_exact
-
     if not laws:
         return [], []
     rows = gradient_rows_exact(laws, point)
@@ -228,76 +231,99 @@ def count_laws(model: Model, degree: int = 4, seed: int = 0,
     Polynomial laws of degree <= 2 come first (then <= 3, ..., <= ``degree`` while the bounds
     differ); the Lie closure stops once its rank reaches D - (proven laws).  When the bounds
     do not meet, the involutivity certificate is tried, then a fresh point and prime.
+    ``time_limit`` (seconds) and Ctrl-C end the computation cleanly: the result then holds
+    the bounds proven so far, with ``interrupted`` or a note saying why it stopped.
     """
     t0 = time.monotonic()
     deadline = t0 + time_limit if time_limit else None
     say = progress or (lambda s: None)
-    laws: list[Poly] = []
-    law_result: LawResult | None = None
-    degree_reached = 0
+    st: dict[str, Any] = {"laws": [], "law_result": None, "degree": 0, "lie": None,
+                          "chosen": [], "piv": [], "p": 0, "pt": []}
     notes: list[str] = []
 
     def find_laws(k: int) -> None:
-        nonlocal laws, law_result, degree_reached
         n = count_unknowns(model.D, k, False)
         if n > max_unknowns:
             notes.append(f"polynomial laws of degree <= {k} skipped: {n} unknowns exceed "
                          f"--max-unknowns {max_unknowns}")
             return
         say(f"polynomial laws of degree <= {k} ({n} unknowns)")
-        law_result = polynomial_laws(model, k, homogeneous=False, seed=seed,
-                                     max_unknowns=max_unknowns)
-        laws = law_result.basis
-        degree_reached = k
+        st["law_result"] = polynomial_laws(model, k, homogeneous=False, seed=seed,
+                                           max_unknowns=max_unknowns, deadline=deadline)
+        st["laws"] = st["law_result"].basis
+        st["degree"] = k
+
+    def pick_laws() -> None:
+        st["chosen"], st["piv"] = law_gradient_pivots(st["laws"], st["pt"], st["p"])
+
+    def snapshot(attempt: int) -> CountResult:
+        lie = st["lie"] or LieResult(model.D, 0, [], [], [], list(st["pt"]), st["p"],
+                                      "interrupted")
+        indep = [st["laws"][i] for i in st["chosen"]]
+        return CountResult(model, lie, indep, list(st["piv"]), "laws", len(indep), seed,
+                           st["degree"], attempt, 0.0, law_result=st["law_result"],
+                           notes=notes)
+
+    def out_of_time() -> bool:
+        return deadline is not None and time.monotonic() > deadline
 
     best: CountResult | None = None
+    interrupted = False
     rng = random.Random(seed)
-    for attempt in range(1, attempts + 1):
-        if degree_reached == 0 and degree >= 1:
-            find_laws(min(2, degree))
-        sub_seed = rng.getrandbits(32)
-        p = linalg.random_prime(random.Random(sub_seed))
-        # independent laws at the closure's point
-        lie_seed = sub_seed
-        lie = None
-        while True:
-            from .lie import random_point
-
-            pt = random_point(model.D, random.Random(lie_seed + 1), p)
-            chosen, piv = law_gradient_pivots(laws, pt, p)
-            m = len(chosen)
-            if lie is None:
-                say(f"Lie closure (attempt {attempt}, cap {model.D - m})")
-                lie = lie_closure(model.family, seed=lie_seed, cap=model.D - m, prime=p,
-                                  point=pt, progress=say, deadline=deadline)
-            if lie.rank + m >= model.D or degree_reached >= degree:
+    attempt = 0
+    try:
+        for attempt in range(1, attempts + 1):
+            sub_seed = rng.getrandbits(32)
+            st["p"] = linalg.random_prime(random.Random(sub_seed))
+            st["pt"] = random_point(model.D, random.Random(sub_seed + 1), st["p"])
+            st["lie"] = None
+            if st["degree"] == 0 and degree >= 1:
+                find_laws(min(2, degree))
+            pick_laws()
+            say(f"Lie closure (attempt {attempt}, cap {model.D - len(st['chosen'])})")
+            st["lie"] = lie_closure(model.family, seed=sub_seed, cap=model.D - len(st["chosen"]),
+                                    prime=st["p"], point=st["pt"], progress=say,
+                                    deadline=deadline)
+            if st["lie"].stopped == "interrupted":
+                raise KeyboardInterrupt
+            while (st["lie"].rank + len(st["chosen"]) < model.D and st["degree"] < degree
+                   and not out_of_time()):
+                before = st["degree"]
+                find_laws(st["degree"] + 1)
+                if st["degree"] == before:
+                    break
+                pick_laws()
+            result = snapshot(attempt)
+            lie = st["lie"]
+            if (not result.certified and lie.rank <= MAX_INVOLUTIVE_RANK
+                    and lie.stopped == "closed"):
+                say("trying the involutivity certificate")
+                if involutive_certificate(model.family, lie.words, lie.pivots):
+                    result.method = "involutive"
+                    result.laws_lower = model.D - lie.rank
+                    result.involutive_rows = list(lie.pivots)
+            if best is None or (result.laws_upper - result.laws_lower
+                                < best.laws_upper - best.laws_lower):
+                best = result
+            if result.certified:
                 break
-            if deadline is not None and time.monotonic() > deadline:
+            if out_of_time():
+                notes.append("time limit reached: the bounds are those proven so far")
                 break
-            before = degree_reached
-            find_laws(degree_reached + 1)
-            if degree_reached == before:
-                break
-        indep = [laws[i] for i in chosen]
-        result = CountResult(model, lie, indep, piv, "laws", len(indep), seed, degree_reached,
-                             attempt, 0.0, law_result=law_result, notes=notes)
-        if not result.certified and lie.rank <= MAX_INVOLUTIVE_RANK and lie.stopped == "closed":
-            say("trying the involutivity certificate")
-            if involutive_certificate(model.family, lie.words, lie.pivots):
-                result.method = "involutive"
-                result.laws_lower = model.D - lie.rank
-                result.involutive_rows = list(lie.pivots)
-        result.seconds = time.monotonic() - t0
-        if best is None or (result.laws_upper - result.laws_lower
+            notes.append(f"attempt {attempt}: bounds {result.laws_lower}..{result.laws_upper} "
+                         "did not meet; retrying with a fresh point and prime")
+    except (KeyboardInterrupt, TimeUp) as e:
+        interrupted = isinstance(e, KeyboardInterrupt)
+        notes.append("interrupted: the bounds are those proven so far" if interrupted
+                     else "time limit reached: the bounds are those proven so far")
+        partial = snapshot(max(attempt, 1))
+        if best is None or (partial.laws_upper - partial.laws_lower
                             < best.laws_upper - best.laws_lower):
-            best = result
-        if result.certified or (deadline is not None and time.monotonic() > deadline):
-            break
-        notes.append(f"attempt {attempt}: bounds {result.laws_lower}..{result.laws_upper} "
-                     "did not meet; retrying with a fresh point and prime")
+            best = partial
     assert best is not None
     if not best.certified:
         best.method = None
+    best.interrupted = interrupted
     best.seconds = time.monotonic() - t0
     return best
 

@@ -79,7 +79,7 @@ def cmd_count(args: argparse.Namespace) -> int:
         print(count_text(res, model.names if args.names else None))
         if args.certificate:
             print(f"certificate written to {args.certificate}")
-    return 0
+    return 130 if res.interrupted else 0
 
 
 def cmd_verify(args: argparse.Namespace) -> int:

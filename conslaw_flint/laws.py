@@ -37,6 +37,7 @@ from __future__ import annotations
 import itertools
 import math
 import random
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -52,6 +53,10 @@ from .parse import format_polynomial
 from .polys import Monomial, Poly
 
 DEFAULT_MAX_UNKNOWNS = 3_000_000
+
+
+class TimeUp(Exception):
+    """Raised when a deadline passes in the middle of a computation."""
 
 
 class TooLargeError(UserError):
@@ -408,14 +413,15 @@ def _positive_leading(h: Poly) -> Poly:
 
 
 def polynomial_laws(model: Model, degree: int, homogeneous: bool = False, seed: int = 0,
-                    max_unknowns: int = DEFAULT_MAX_UNKNOWNS, max_primes: int = 12) -> LawResult:
+                    max_unknowns: int = DEFAULT_MAX_UNKNOWNS, max_primes: int = 12,
+                    deadline: float | None = None) -> LawResult:
     """All non-constant polynomial laws of degree <= ``degree`` (exactly ``degree`` when
     ``homogeneous``), as a verified basis over Q, and a maximal independent subfamily.
 
     Every returned law satisfies <grad h, X_i> = 0 identically (checked exactly); the basis
     is complete (see the module docstring for the proof).  The independent subfamily has
     gradients of full exact rank at a random rational point: a lower bound on the generic
-    rank of the whole basis.
+    rank of the whole basis.  ``deadline`` (a time.monotonic value) raises :class:`TimeUp`.
     """
     if degree < 1:
         raise TooLargeError(f"degree {degree} must be at least 1")
@@ -451,6 +457,8 @@ def polynomial_laws(model: Model, degree: int, homogeneous: bool = False, seed: 
         else:
             survivors = set()
         for b in pending:
+            if deadline is not None and time.monotonic() > deadline:
+                raise TimeUp("time limit reached while solving the law system")
             block = blocks[b]
             if len(block) == 1:
                 if b not in survivors:

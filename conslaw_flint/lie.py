@@ -222,62 +222,68 @@ def lie_closure(family: FieldFamily, seed: int = 0, cap: int | None = None,
     new_idx = list(range(len(frame.words)))
     stopped = "cap" if ech.rank >= limit else "closed"
     level = 1
-    while ech.rank < limit and new_idx:
-        if deadline is not None and time.monotonic() > deadline:
-            stopped = "time"
-            break
-        if level >= max_level:
-            stopped = "max-level"
-            break
-        level += 1
-        n_all = len(frame.words)
-        g = interaction_graph(frame.supports, frame.depends)
-        pairs = []
-        seen = set()
-        for b in new_idx:
-            for a in sorted(g.neighbors(b)):
-                key = (min(a, b), max(a, b))
-                if key not in seen:
-                    seen.add(key)
-                    pairs.append((a, b))
-        stats["candidates"].append(len(pairs))
-        stats["pruned"].append(n_all * len(new_idx) - len(pairs))
-        added: list[int] = []
-        V = np.stack(frame.values)                     # (n_all, D)
-        by_b: dict[int, list[int]] = {}
-        for a, b in pairs:
-            by_b.setdefault(b, []).append(a)
-        for b, as_ in by_b.items():
-            if ech.rank >= limit:
-                break
+    try:
+        while ech.rank < limit and new_idx:
             if deadline is not None and time.monotonic() > deadline:
                 stopped = "time"
                 break
-            Jb = frame.jacobians([b])[0]
-            Ja = frame.jacobians(as_)                  # (na, D, D)
-            first = linalg.matmul_mod(V[as_], Jb.T, p)            # rows: dY_b · Y_a
-            second = linalg.matmul_mod(Ja.reshape(-1, D), V[b][:, None], p).reshape(len(as_), D)
-            vals = (first - second) % p
-            flags = ech.add_batch(vals, limit=limit)
-            for t, new in enumerate(flags):
-                if new:
-                    a = as_[t]
-                    w = (frame.words[a], frame.words[b])
-                    sup, dep = _bracket_support(frame, a, b)
-                    frame.add(w, vals[t], sup, dep)
-                    added.append(len(frame.words) - 1)
-        level_ranks.append(ech.rank)
-        if progress:
-            progress(f"level {level}: rank {ech.rank}")
-        if stopped == "time":
-            break
-        new_idx = added
-        if ech.rank >= limit:
-            stopped = "cap"
-        elif not added:
-            stopped = "closed"
-    words = frame.words
-    return LieResult(D, ech.rank, level_ranks, words, list(ech.pivots), pt, p, stopped,
+            if level >= max_level:
+                stopped = "max-level"
+                break
+            level += 1
+            n_all = len(frame.words)
+            g = interaction_graph(frame.supports, frame.depends)
+            pairs = []
+            seen = set()
+            for b in new_idx:
+                for a in sorted(g.neighbors(b)):
+                    key = (min(a, b), max(a, b))
+                    if key not in seen:
+                        seen.add(key)
+                        pairs.append((a, b))
+            stats["candidates"].append(len(pairs))
+            stats["pruned"].append(n_all * len(new_idx) - len(pairs))
+            added: list[int] = []
+            V = np.stack(frame.values)                     # (n_all, D)
+            by_b: dict[int, list[int]] = {}
+            for a, b in pairs:
+                by_b.setdefault(b, []).append(a)
+            for b, as_ in by_b.items():
+                if ech.rank >= limit:
+                    break
+                if deadline is not None and time.monotonic() > deadline:
+                    stopped = "time"
+                    break
+                Jb = frame.jacobians([b])[0]
+                Ja = frame.jacobians(as_)                  # (na, D, D)
+                first = linalg.matmul_mod(V[as_], Jb.T, p)            # rows: dY_b · Y_a
+                second = linalg.matmul_mod(Ja.reshape(-1, D), V[b][:, None], p).reshape(len(as_), D)
+                vals = (first - second) % p
+                flags = ech.add_batch(vals, limit=limit)
+                for t, new in enumerate(flags):
+                    if new:
+                        a = as_[t]
+                        w = (frame.words[a], frame.words[b])
+                        sup, dep = _bracket_support(frame, a, b)
+                        frame.add(w, vals[t], sup, dep)
+                        added.append(len(frame.words) - 1)
+            level_ranks.append(ech.rank)
+            if progress:
+                progress(f"level {level}: rank {ech.rank}")
+            if stopped == "time":
+                break
+            new_idx = added
+            if ech.rank >= limit:
+                stopped = "cap"
+            elif not added:
+                stopped = "closed"
+    except KeyboardInterrupt:
+        stopped = "interrupted"  # the rank reached so far is still a proven lower bound
+    # an interrupt between accepting a row and recording its word leaves one extra pivot:
+    # the first k accepted words and the first k pivots still carry a non-zero minor
+    k = min(len(frame.words), ech.rank)
+    level_ranks = [min(r, k) for r in level_ranks]
+    return LieResult(D, k, level_ranks, frame.words[:k], list(ech.pivots[:k]), pt, p, stopped,
                      time.monotonic() - t_start, stats)
 
 

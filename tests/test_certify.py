@@ -72,3 +72,23 @@ def test_time_limit_gives_honest_bounds() -> None:
     assert r.laws_lower <= r.laws_upper
     if not r.certified:
         assert r.method is None
+
+
+def test_interrupt_returns_proven_bounds(monkeypatch) -> None:  # noqa: ANN001
+    # Ctrl-C during the Lie closure: the result keeps the laws proven so far
+    import conslaw_flint.certify as certify
+
+    def boom(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(certify, "lie_closure", boom)
+    r = certify.count_laws(build_model("linear:2,3,2"), seed=0)
+    assert r.interrupted and not r.certified and r.method is None
+    assert r.laws_lower == 6 and r.laws_upper == r.D  # proven laws; no rank proven yet
+    assert any("interrupted" in n for n in r.notes)
+
+
+def test_time_limit_during_law_search() -> None:
+    r = count_laws(build_model("relu:3,4,5,3"), seed=0, time_limit=1e-6)
+    assert r.laws_lower <= r.laws_upper and not r.interrupted
+    assert any("time limit" in n for n in r.notes)
