@@ -93,6 +93,11 @@ class CountResult:
     def certified(self) -> bool:
         return self.laws_lower == self.laws_upper
 
+    def _repr_markdown_(self) -> str:
+        from .report import count_markdown
+
+        return count_markdown(self)
+
     def to_json(self) -> dict[str, Any]:
         """The JSON contract of ``conslaw count --json``."""
         return {

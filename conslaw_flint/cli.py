@@ -189,6 +189,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"conslaw: {e}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # output piped into a command that stopped reading (| head)
+        sys.stderr.close()
+        return 0
     except KeyboardInterrupt:
         print("conslaw: interrupted; nothing was proven beyond what is printed above",
               file=sys.stderr)

@@ -90,6 +90,11 @@ class LawResult:
     def independent_laws(self) -> list[Poly]:
         return [self.basis[i] for i in self.independent]
 
+    def _repr_markdown_(self) -> str:
+        from .report import laws_markdown
+
+        return laws_markdown(self)
+
 
 def format_law(h: Poly, names: Sequence[str] | None = None) -> str:
     """A law as text that :func:`conslaw_flint.parse.parse_polynomial` reads back."""

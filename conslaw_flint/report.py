@@ -106,3 +106,77 @@ def count_text(res: CountResult, names: Sequence[str] | None = None) -> str:
             lines.append(f"  {i + 1:>3}. {display(h, names)}")
     lines.append(f"({res.seconds:.2f} s)")
     return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------------------
+# Markdown (Jupyter ``_repr_markdown_``)
+
+#: most laws listed in a Markdown report (the rest are counted)
+MARKDOWN_MAX_LAWS = 50
+
+
+def _md_laws(laws: Sequence[Poly], names: Sequence[str], marks: Sequence[str] | None = None
+             ) -> list[str]:
+    from .export import to_latex
+
+    shown = list(laws)[:MARKDOWN_MAX_LAWS]
+    if marks is None:
+        lines = ["| # | law |", "|---|---|"]
+        lines += [f"| {i + 1} | ${to_latex(h, names)}$ |" for i, h in enumerate(shown)]
+    else:
+        lines = ["| # | independent | law |", "|---|---|---|"]
+        lines += [f"| {i + 1} | {marks[i]} | ${to_latex(h, names)}$ |"
+                  for i, h in enumerate(shown)]
+    if len(laws) > len(shown):
+        lines.append("")
+        lines.append(f"… and {len(laws) - len(shown)} more (see `.basis` / `.laws`).")
+    return lines
+
+
+def laws_markdown(res: LawResult) -> str:
+    """Markdown report of a polynomial-law computation (laws typeset in LaTeX); the
+    ``_repr_markdown_`` of :class:`~conslaw_flint.laws.LawResult`."""
+    m = res.model
+    kind = f"homogeneous of degree {res.degree}" if res.homogeneous else \
+        f"of degree ≤ {res.degree}"
+    lines = [
+        f"**Polynomial conservation laws {kind}** of `{m.spec}` (D = {m.D}, d = {m.d}): "
+        f"a basis of {len(res.basis)} (exact over Q, each verified as ⟨∇h, X_i⟩ = 0), "
+        f"{len(res.independent)} functionally independent (exact rank of the gradients at a "
+        f"random rational point, seed {res.seed}: a lower bound on their generic rank).",
+    ]
+    if res.basis:
+        indep = set(res.independent)
+        marks = ["✓" if i in indep else "" for i in range(len(res.basis))]
+        lines += ["", *_md_laws(res.basis, m.names, marks)]
+    return "\n".join(lines)
+
+
+def count_markdown(res: CountResult) -> str:
+    """Markdown report of a count (verdict, bounds, closure levels, laws in LaTeX); the
+    ``_repr_markdown_`` of :class:`~conslaw_flint.certify.CountResult`."""
+    m = res.model
+    lie = res.lie
+    lines = [
+        f"**{count_verdict(res)}**",
+        "",
+        "| | |",
+        "|---|---|",
+        f"| model | `{m.spec}` |",
+        f"| D, d | {m.D}, {m.d} |",
+        f"| Lie trace rank | {res.lie_rank_lower} ≤ K* ≤ {res.lie_rank_upper} |",
+        f"| laws | {res.laws_lower} ≤ N ≤ {res.laws_upper} |",
+        f"| rank per bracket level | {', '.join(str(r) for r in lie.level_ranks)} "
+        f"(mod p = {lie.prime}, seed {res.seed}) |",
+        f"| method | {res.method if res.certified else 'not certified'} |",
+    ]
+    if res.method == "involutive":
+        lines.append(f"| involutive frame | {', '.join(word_str(w) for w in lie.words)} |")
+    for note in res.notes:
+        lines += ["", f"*note: {note}*"]
+    if res.laws:
+        lines += ["", f"{len(res.laws)} independent polynomial laws "
+                      f"(degree ≤ {res.degree_reached}):", ""]
+        lines += _md_laws(res.laws, m.names)
+    lines += ["", f"({res.seconds:.2f} s)"]
+    return "\n".join(lines)

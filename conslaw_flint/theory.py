@@ -1,0 +1,583 @@
+"""``conslaw theory``: the worked examples of ``theory/``, regenerated from the code.
+
+Every page is the output of a run: the model is built, counted (:func:`count_laws`, fixed seed)
+and certified, the certificate is re-checked by the independent verifier, and the page reports
+what the run found.  Nothing on a page is typed by hand except the prose; comparisons with the
+literature (the paper's families of laws, closed forms of non-polynomial laws) are themselves
+checked exactly during the run.
+
+Pages are deterministic: fixed seeds, no timings, no dates, no absolute paths.  ``conslaw
+theory --check`` regenerates them in memory and compares them byte-for-byte with the files in
+the folder (exit 1 naming the stale files, 0 when all are fresh).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+
+from .certify import CountResult, certificate, count_laws, law_gradient_pivots, write_atomic
+from .errors import UserError
+from .export import to_latex
+from .laws import LawChecker
+from .lie import lie_closure, word_str
+from .models import CONVENTION, Model, build_model
+from .parse import parse_polynomial
+from .polys import Poly
+from .report import count_verdict
+
+DEFAULT_OUT = "theory"
+INDEX = "README.md"
+SEED = 0
+#: largest degree of polynomial laws searched (as ``conslaw count``'s default)
+DEGREE = 4
+#: show phi (or the fields) explicitly up to this many components / terms
+SHOW_MAX_COMPONENTS = 6
+SHOW_MAX_TERMS = 40
+
+
+@dataclass(frozen=True)
+class Example:
+    """One worked example: a model and the prose around the numbers of its run."""
+
+    slug: str
+    section: str
+    title: str
+    spec: str
+    about: str
+    names: tuple[str, ...] | None = None
+    #: polynomial laws from the literature, checked exactly against the run ("auto": the
+    #: paper's family for the model's architecture)
+    known: str | tuple[str, ...] | None = "auto"
+    known_source: str = ""
+    #: closed forms of non-polynomial laws (SymPy syntax in x1..xD), checked with SymPy
+    closed_forms: tuple[str, ...] = ()
+
+
+EXAMPLES: tuple[Example, ...] = (
+    *(Example(f"product-{D}", "Products", f"Product of {D} parameters", f"product:{D}",
+              f"The one-component map φ(θ) = x1⋯x{D}: a single gradient field.",
+              known_source="x1² − xk² for k = 2..D") for D in (3, 4, 5, 6)),
+    Example("neuron-uv", "One neuron", "One linear neuron φ(u, v) = uv", "poly:x1*x2",
+            "A scalar two-parameter model (one weight times another); here x1 = u, x2 = v.",
+            names=("u", "v"), known=("x1^2 - x2^2",), known_source="the balance u² − v²"),
+    *(Example(f"linear-{n}-{r}-{m}", "Two-layer linear networks",
+              f"Two-layer linear network UVᵀ, (n, r, m) = ({n}, {r}, {m})",
+              f"linear:{n},{r},{m}",
+              f"φ(θ) = W1 W2 with W1 = U (n × r = {n} × {r}) and W2 = Vᵀ (r × m = {r} × {m}); "
+              f"hidden width r = {r}, n + m = {n + m}.",
+              known_source="the entries of the r × r matrix W1ᵀW1 − W2W2ᵀ = UᵀU − VᵀV")
+      for n, r, m in ((2, 2, 2), (3, 2, 2), (2, 3, 2), (1, 4, 1), (2, 5, 2))),
+    Example("relu-3-4-2", "Two-layer ReLU networks", "Two-layer ReLU network, no biases",
+            "relu:3,4,2", "Path lifting of a 3 → 4 → 2 ReLU network without biases.",
+            known_source="‖incoming‖² − ‖outgoing‖² of each hidden neuron"),
+    Example("relu-bias-3-4-2", "Two-layer ReLU networks", "Two-layer ReLU network with biases",
+            "relu-bias:3,4,2",
+            "Path lifting of a 3 → 4 → 2 ReLU network with hidden biases (bias paths included).",
+            known_source="‖incoming‖² + b² − ‖outgoing‖² of each hidden neuron"),
+    Example("linear-2-3-4-3", "Deep linear networks", "Deep linear network 2 → 3 → 4 → 3",
+            "linear:2,3,4,3", "Three-layer linear network, from the paper's experiments.",
+            known_source="the entries of W_lᵀW_l − W_{l+1}W_{l+1}ᵀ for each hidden layer l"),
+    Example("linear-3-4-5", "Deep linear networks", "Linear network 3 → 4 → 5",
+            "linear:3,4,5", "Two-layer linear network of the README example.",
+            known_source="the entries of W1ᵀW1 − W2W2ᵀ"),
+    Example("relu-2-2-5-3", "Deep ReLU networks", "Deep ReLU network 2 → 2 → 5 → 3",
+            "relu:2,2,5,3", "Three-layer ReLU network without biases, from the paper's "
+            "experiments.", known_source="one balance per hidden neuron"),
+    Example("relu-bias-3-4-3", "Deep ReLU networks", "ReLU network 3 → 4 → 3 with biases",
+            "relu-bias:3,4,3", "Two-layer ReLU network with hidden biases.",
+            known_source="one balance per hidden neuron, bias included"),
+    Example("relu-4-6-5-3", "Deep ReLU networks", "Deep ReLU network 4 → 6 → 5 → 3",
+            "relu:4,6,5,3", "Three-layer ReLU network without biases, from the paper's "
+            "experiments.", known_source="one balance per hidden neuron"),
+    Example("fields-nonpolynomial", "Non-polynomial laws",
+            "Two commuting fields with non-polynomial laws", "fields:1,x2,0,0;0,0,1,x4",
+            "General (non-gradient) fields X1 = (1, x2, 0, 0) and X2 = (0, 0, 1, x4): each "
+            "moves one pair of coordinates along exponential curves.", known=None,
+            closed_forms=("x2*exp(-x1)", "x4*exp(-x3)")),
+    Example("random-3-1-2-0", "Random polynomial fields",
+            "One random quadratic field in R³", "random:3,1,2,0",
+            "A single random polynomial field of degree ≤ 2 in 3 variables (seed 0 of the "
+            "model generator), as in the paper's first experiment.", known=None),
+)
+
+
+# ---------------------------------------------------------------------------------------------
+# the families of laws from the literature, built from the parameter names
+
+
+def _index(model: Model) -> dict[str, int]:
+    return {n: i for i, n in enumerate(model.names)}
+
+
+def _add(acc: Poly, mono: tuple[tuple[int, int], ...], c: int) -> None:
+    v = acc.get(mono, Fraction(0)) + c
+    if v:
+        acc[mono] = v
+    else:
+        acc.pop(mono, None)
+
+
+def _pair(i: int, j: int) -> tuple[tuple[int, int], ...]:
+    return ((i, 2),) if i == j else tuple(sorted(((i, 1), (j, 1))))
+
+
+def known_laws(ex: Example, model: Model) -> list[Poly] | None:
+    """The literature's family of polynomial laws for the example (or None)."""
+    if ex.known is None:
+        return None
+    if isinstance(ex.known, tuple):
+        return [parse_polynomial(t, nvars=model.D) for t in ex.known]
+    if model.kind == "product":
+        return [{((0, 2),): Fraction(1), ((k, 2),): Fraction(-1)} for k in range(1, model.D)]
+    if model.widths is None:
+        return None
+    w, ix, out = model.widths, _index(model), []
+    for lay in range(1, len(w) - 1):
+        n_in, n_hid, n_out = w[lay - 1], w[lay], w[lay + 1]
+        W_in = [[ix[f"W{lay}[{i + 1},{a + 1}]"] for a in range(n_hid)] for i in range(n_in)]
+        W_out = [[ix[f"W{lay + 1}[{a + 1},{j + 1}]"] for j in range(n_out)] for a in range(n_hid)]
+        if model.kind == "linear":
+            for a in range(n_hid):
+                for b in range(a, n_hid):
+                    h: Poly = {}
+                    for i in range(n_in):
+                        _add(h, _pair(W_in[i][a], W_in[i][b]), 1)
+                    for j in range(n_out):
+                        _add(h, _pair(W_out[a][j], W_out[b][j]), -1)
+                    out.append(h)
+        else:
+            for a in range(n_hid):
+                h = {}
+                for i in range(n_in):
+                    _add(h, _pair(W_in[i][a], W_in[i][a]), 1)
+                if model.bias:
+                    bi = ix[f"b{lay}[{a + 1}]"]
+                    _add(h, _pair(bi, bi), 1)
+                for j in range(n_out):
+                    _add(h, _pair(W_out[a][j], W_out[a][j]), -1)
+                out.append(h)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# page pieces
+
+
+def _md_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
+    return lines
+
+
+def _layout(model: Model, names: Sequence[str]) -> list[str]:
+    if model.widths is None:
+        if tuple(names) == tuple(f"x{i + 1}" for i in range(model.D)):
+            return [f"The parameters are the coordinates x1..x{model.D} of R^{model.D}."]
+        return _md_table(["coordinate", "parameter"],
+                         [(f"x{i + 1}", n) for i, n in enumerate(names)])
+    out = [f"Parameter convention `{CONVENTION}`: layer 0 is the input side; W_l is an "
+           "n_{l-1} × n_l matrix; parameters are numbered layer by layer, row-major inside "
+           "each W_l, hidden biases after all weights.", ""]
+    ix = _index(model)
+    w = model.widths
+    for lay in range(1, len(w)):
+        out.append(f"**W{lay}** ({w[lay - 1]} × {w[lay]}): entry [i, j] is the coordinate shown.")
+        out.append("")
+        rows = [[f"i = {i + 1}"] + [f"x{ix[f'W{lay}[{i + 1},{j + 1}]'] + 1}"
+                                    for j in range(w[lay])] for i in range(w[lay - 1])]
+        out += _md_table([" "] + [f"j = {j + 1}" for j in range(w[lay])], rows)
+        out.append("")
+    if model.bias:
+        for lay in range(1, len(w) - 1):
+            out.append(f"**b{lay}** (length {w[lay]}):")
+            out.append("")
+            out += _md_table([" "] + [f"i = {i + 1}" for i in range(w[lay])],
+                             [["b"] + [f"x{ix[f'b{lay}[{i + 1}]'] + 1}" for i in range(w[lay])]])
+            out.append("")
+    while out and out[-1] == "":
+        out.pop()
+    return out
+
+
+_KIND_TEXT = {
+    "linear": "The map φ(θ): the entries of W1 W2 ⋯ Wq (row-major), a linear network",
+    "relu": "The map φ(θ): the path lifting, one product W1[i0,i1] W2[i1,i2] ⋯ per "
+            "input-output path",
+    "relu-bias": "The map φ(θ): the path lifting, plus one product per path from a hidden bias "
+                 "to the output",
+    "product": "The map φ(θ) = x1 x2 ⋯ xD",
+    "poly": "The map φ, given by polynomial expressions",
+    "fields": "The generators: polynomial vector fields, not gradients (no map φ)",
+    "random": "The generators: random polynomial vector fields, not gradients (no map φ)",
+}
+
+
+def _plural(n: int, word: str, plural: str | None = None) -> str:
+    return f"{n} {word if n == 1 else (plural or word + 's')}"
+
+
+def _generators(model: Model, names: Sequence[str]) -> list[str]:
+    out = [_KIND_TEXT.get(model.kind, model.kind) + "."]
+    fam = model.family
+    if model.phi is not None:
+        terms = sum(len(p) for p in model.phi)
+        if model.d <= SHOW_MAX_COMPONENTS and terms <= SHOW_MAX_TERMS:
+            out.append("")
+            for i, p in enumerate(model.phi):
+                out.append(f"$$\\phi_{{{i + 1}}} = {to_latex(p, names)}$$")
+                out.append("")
+            out.pop()
+        out.append("")
+        out.append("The generators are the gradient fields X_i = ∇φ_i.")
+        return out
+    terms = sum(len(c) for f in fam.fields for c in f.values())
+    if model.d <= SHOW_MAX_COMPONENTS and terms <= SHOW_MAX_TERMS:
+        out.append("")
+        for i, f in enumerate(fam.fields):
+            comps = ",\\ ".join(to_latex(f.get(k, {}), names) for k in range(model.D))
+            out.append(f"$$X_{{{i + 1}}} = \\left({comps}\\right)$$")
+            out.append("")
+        out.pop()
+    return out
+
+
+def _closed_form_check(ex: Example, model: Model, N: int) -> list[str]:
+    """SymPy check that each closed form h satisfies <grad h, X_i> = 0 and their rank."""
+    import sympy
+
+    xs = sympy.symbols(f"x1:{model.D + 1}")
+    loc = {f"x{i + 1}": s for i, s in enumerate(xs)}
+    hs = [sympy.sympify(t, locals=loc) for t in ex.closed_forms]
+    fields = [[sympy.sympify(0) + sum(
+        (sympy.Rational(c.numerator, c.denominator)
+         * sympy.Mul(*(xs[v] ** e for v, e in m)) for m, c in f.get(k, {}).items()),
+        sympy.Integer(0)) for k in range(model.D)] for f in model.family.fields]
+    ok = all(sympy.simplify(sum(sympy.diff(h, xs[k]) * X[k] for k in range(model.D))) == 0
+             for h in hs for X in fields)
+    rank = sympy.Matrix([[sympy.diff(h, x) for x in xs] for h in hs]).rank(simplify=True)
+    lines = ["Known closed forms, checked with SymPy during the run (⟨∇h, X_i⟩ simplifies to "
+             f"0 for every generator: {'yes' if ok else 'NO'}; rank of their gradients over "
+             f"the field of functions: {rank}):", ""]
+    for i, h in enumerate(hs):
+        lines.append(f"$$h_{{{i + 1}}} = {sympy.latex(h)}$$")
+        lines.append("")
+    if ok and rank == N:
+        lines.append(f"They are {rank} independent laws, as many as the certified count, so "
+                     "near a generic point every law is a function of them.")
+    else:
+        lines.append(f"They give {rank} independent laws; the certified count is {N}.")
+    return lines
+
+
+def _known_check(ex: Example, model: Model, res: CountResult) -> list[str]:
+    fam = known_laws(ex, model)
+    if not fam:
+        return []
+    checker = LawChecker(model.family)
+    verified = [checker.check(h) for h in fam]
+    chosen, _ = law_gradient_pivots([h for h, ok in zip(fam, verified, strict=True) if ok],
+                                    res.lie.point, res.lie.prime)
+    m, N = len(chosen), res.laws_lower
+    lines = [f"The family of laws from the paper (Marcotte, Gribonval, Peyré 2023), "
+             f"{ex.known_source}: {_plural(len(fam), 'polynomial')}, "
+             f"{sum(verified)} verified exactly as laws by this run, {m} independent at the "
+             "certificate's point (rank modulo its prime, a lower bound on their generic "
+             "rank)."]
+    if not all(verified):
+        lines.append("")
+        lines.append("**Some of these polynomials are not laws of this model.**")
+    if res.certified and m == N:
+        lines.append("")
+        lines.append(f"{m} = the certified count: this family is complete (every law is "
+                     "locally a function of it).")
+    elif res.certified:
+        lines.append("")
+        lines.append(f"The certified count is {N}: this family alone is not complete.")
+    if len(fam) > m:
+        lines.append("")
+        lines.append(f"{_plural(len(fam) - m, 'member')} of the family "
+                     f"{'is' if len(fam) - m == 1 else 'are'} functionally dependent on the "
+                     "others.")
+    return lines
+
+
+def _command(spec: str) -> str:
+    return f"conslaw count '{spec}' --seed {SEED} --certificate c.json && conslaw verify c.json"
+
+
+@dataclass
+class Run:
+    """What a page reports: the example, its model and the results of the run."""
+
+    ex: Example
+    model: Model
+    res: CountResult
+    full_levels: list[int]
+    full_stopped: str
+    digest: str
+    verified: bool
+    verify_reason: str
+    checks: int
+
+
+def run_example(ex: Example) -> Run:
+    """Build, count, certify and independently verify one example (deterministic)."""
+    from .verify import verify_certificate
+
+    model = build_model(ex.spec)
+    res = count_laws(model, degree=DEGREE, seed=SEED)
+    full = lie_closure(model.family, cap=None, prime=res.lie.prime, point=res.lie.point)
+    cert = certificate(res)
+    verdict = verify_certificate(json.loads(json.dumps(cert)))
+    return Run(ex, model, res, list(full.level_ranks), full.stopped, cert["digest"],
+               verdict.ok, verdict.reason, len(verdict.checks))
+
+
+def page(run: Run) -> str:
+    """The Markdown page of one example."""
+    ex, model, res = run.ex, run.model, run.res
+    names = ex.names or model.names
+    lie = res.lie
+    D, N = model.D, res.laws_lower
+    L: list[str] = [
+        f"# {ex.title}",
+        "",
+        "<!-- generated by `conslaw theory` from a run of the code; do not edit by hand: "
+        "`conslaw theory --check` compares this file with a fresh run -->",
+        "",
+        f"{ex.about}",
+        "",
+        f"**{count_verdict(res)}.**",
+        "",
+        "## Model",
+        "",
+        f"Specification: `{ex.spec}`",
+        "",
+    ]
+    L += _md_table(["D (parameters)", "d (generators)"], [(D, model.d)])
+    L += ["", *_generators(model, names), "", "## Parameter layout", "", *_layout(model, names)]
+
+    L += ["", "## Lie closure", "",
+          "Rank of V_k(θ0) at one random integer point θ0, for V_1 = span of the generators "
+          "and V_{k+1} = V_k + [V_1, V_k], computed exactly modulo the prime "
+          f"p = {lie.prime} (seed {SEED}): each rank is a lower bound on dim Lie(V)(θ0) ≤ K*.",
+          ""]
+    full = run.full_levels
+    rows = []
+    for k in range(max(len(lie.level_ranks), len(full))):
+        a = lie.level_ranks[k] if k < len(lie.level_ranks) else "—"
+        b = full[k] if k < len(full) else "—"
+        rows.append((k + 1, a, b))
+    L += _md_table(["bracket level k", "rank in the count", "rank (full closure)"], rows)
+    L.append("")
+    m_laws = len(res.laws)
+    if lie.stopped == "cap":
+        L.append(f"The count's closure stops when its rank reaches D − (proven laws) = "
+                 f"{D} − {m_laws} = {lie.rank}: with m = {m_laws} independent "
+                 f"{'law' if m_laws == 1 else 'laws'} proven, dim Lie(V)(θ) ≤ D − m "
+                 "everywhere, so no bracket can add a direction.")
+    else:
+        L.append(f"The count's closure stopped ({lie.stopped}) at rank {lie.rank}: the last "
+                 "level added no new direction at θ0.")
+    L.append(f"The full closure (no cap, same point and prime) stopped ({run.full_stopped}) at "
+             f"rank {full[-1]} after {len(full)} levels.")
+
+    L += ["", "## Certified count", ""]
+    L.append(f"- Upper bound: N ≤ D − K_lo = {D} − {res.lie_rank_lower} = {res.laws_upper} "
+             f"(the values of {_plural(lie.rank, 'named bracket word')} have rank {lie.rank} "
+             "at θ0 modulo p, so K* ≥ K_lo).")
+    law_res = res.law_result
+    if res.method == "laws" or not res.certified:
+        L.append(f"- Lower bound: N ≥ {m_laws}: {_plural(m_laws, 'polynomial law')} of degree ≤ "
+                 f"{res.degree_reached}, each verified as an exact identity ⟨∇h, X_i⟩ ≡ 0 "
+                 f"for every generator, with gradients of rank {m_laws} at θ0.")
+    if res.method == "involutive":
+        words = ", ".join(word_str(w) for w in lie.words)
+        rows_ = ", ".join(f"x{j + 1}" for j in res.involutive_rows or [])
+        L.append(f"- Lower bound: N ≥ D − r = {D} − {lie.rank} = {N} by the involutivity "
+                 f"certificate on the frame Y = ({words}), r = {lie.rank}: every generator "
+                 "and every bracket [Y_a, Y_b] lies in the span of Y over Q(θ) (exact "
+                 f"polynomial identities through the r × r minor on the components {rows_}), "
+                 "so Lie(V)(θ) = span Y(θ) on a dense open set and K* = r.")
+    if law_res is not None and law_res.basis:
+        L.append(f"- Polynomial laws of degree ≤ {law_res.degree}: an exact basis of "
+                 f"{len(law_res.basis)} over Q, {len(law_res.independent)} of them "
+                 "functionally independent.")
+    elif law_res is not None:
+        L.append(f"- Polynomial laws of degree ≤ {law_res.degree}: none (the exact kernel is "
+                 f"zero), so none of the {N} laws can be chosen polynomial of degree ≤ "
+                 f"{law_res.degree}.")
+    L.append(f"- Method: {res.method if res.certified else 'not certified'}.")
+
+    if res.laws:
+        L += ["", "## Laws", "",
+              f"{_plural(m_laws, 'independent polynomial law')} (a maximal independent "
+              "subfamily of the "
+              "basis" + (", complete: every law is locally a function of them" if
+                         res.certified and res.method == "laws" else "") + "):", ""]
+        for i, h in enumerate(res.laws):
+            L.append(f"$$h_{{{i + 1}}} = {to_latex(h, names)}$$")
+            L.append("")
+        L.pop()
+    if ex.closed_forms:
+        L += ["", "## Closed forms", "", *_closed_form_check(ex, model, N)]
+    comparison = _known_check(ex, model, res)
+    if comparison:
+        L += ["", "## Compared with the literature", "", *comparison]
+
+    L += ["", "## Certificate", "",
+          f"- seed {SEED}, prime {lie.prime}",
+          f"- digest (SHA-256): `{run.digest}`",
+          "- independent verifier: " + (f"accepted ({run.checks} checks passed)" if run.verified
+                                        else f"REJECTED: {run.verify_reason}"),
+          "",
+          "Reproduce:",
+          "",
+          "```",
+          _command(ex.spec),
+          "```",
+          ""]
+    return "\n".join(L)
+
+
+def index_page(runs: Sequence[Run]) -> str:
+    """theory/README.md: the index with one summary table (no timing column)."""
+    L = [
+        "# Worked examples",
+        "",
+        "<!-- generated by `conslaw theory`; do not edit by hand -->",
+        "",
+        "Every page in this folder is generated by `conslaw theory` from a run of the code "
+        f"(seed {SEED}, polynomial laws searched up to degree {DEGREE}); nothing in it is "
+        "typed by hand except the prose. `conslaw theory --check` regenerates the pages in "
+        "memory and fails if any file here differs.",
+        "",
+        "How to read a page: D parameters, d generators X_i of V; N = D − K* independent "
+        "conservation laws near a generic θ, where K* is the generic dimension of the Lie "
+        "trace. *Certified* means that an exact lower bound and an exact upper bound on N "
+        "met: `laws` = the lower bound comes from exhibited polynomial laws, `involutive` = "
+        "from an involutivity certificate of the Lie closure (used when the laws are not "
+        "polynomial).",
+        "",
+    ]
+    bad = [r.ex.slug for r in runs if not r.verified]
+    L += [f"Certificates re-checked by the independent verifier: {len(runs) - len(bad)} of "
+          f"{len(runs)} accepted" + (f"; rejected: {', '.join(bad)}." if bad else "."), ""]
+    rows = []
+    for r in runs:
+        count = str(r.res.laws_lower) if r.res.certified else \
+            f"{r.res.laws_lower}..{r.res.laws_upper} (not certified)"
+        rows.append((f"[{r.ex.title}]({r.ex.slug}.md)", f"`{r.ex.spec}`", r.model.D, r.model.d,
+                     count, r.res.method if r.res.certified else "—"))
+    L += _md_table(["example", "model", "D", "d", "certified count", "method"], rows)
+    L += ["", "Regenerate: `conslaw theory --out theory`; check: `conslaw theory --check`.", ""]
+    return "\n".join(L)
+
+
+def generate(examples: Sequence[Example] = EXAMPLES,
+             progress: Callable[[str], None] | None = None) -> dict[str, str]:
+    """All pages in memory: file name -> text (README.md first)."""
+    runs = []
+    for ex in examples:
+        if progress:
+            progress(ex.spec)
+        runs.append(run_example(ex))
+    files = {INDEX: index_page(runs)}
+    for r in runs:
+        files[f"{r.ex.slug}.md"] = page(r)
+    return files
+
+
+def stale_files(out: str, files: dict[str, str]) -> list[tuple[str, str]]:
+    """(file, why) for every file of ``out`` that differs from ``files``: ``differs``,
+    ``missing``, or ``not generated`` (a Markdown file no example produces)."""
+    stale = []
+    for name, text in files.items():
+        path = os.path.join(out, name)
+        if not os.path.isfile(path):
+            stale.append((name, "missing"))
+            continue
+        with open(path, "rb") as fh:
+            if fh.read() != text.encode("utf-8"):
+                stale.append((name, "differs"))
+    if os.path.isdir(out):
+        for name in sorted(os.listdir(out)):
+            if name.endswith(".md") and name not in files:
+                stale.append((name, "not generated"))
+    return stale
+
+
+def write(out: str, files: dict[str, str]) -> list[str]:
+    """Write the pages into ``out`` (created if missing); returns the paths written."""
+    if os.path.exists(out) and not os.path.isdir(out):
+        raise UserError(f"cannot write theory pages to {out!r}: it is a file; give a folder")
+    parent = os.path.dirname(os.path.abspath(out))
+    if not os.path.isdir(parent):
+        raise UserError(f"cannot create {out!r}: folder {parent!r} does not exist")
+    os.makedirs(out, exist_ok=True)
+    paths = []
+    for name, text in files.items():
+        path = os.path.join(out, name)
+        write_atomic(path, text)
+        paths.append(path)
+    return paths
+
+
+def cmd_theory(args: argparse.Namespace) -> int:
+    """``conslaw theory``: write (or with ``--check`` compare) the worked examples."""
+    say = None
+    if not (args.quiet or args.json) and sys.stderr.isatty():
+        def say(msg: str) -> None:
+            print(f"... {msg}", file=sys.stderr, flush=True)
+    files = generate(progress=say)
+    out = args.out
+    if args.check:
+        stale = stale_files(out, files)
+        if args.json:
+            print(json.dumps({"out": out, "fresh": not stale,
+                              "stale": [{"file": n, "why": w} for n, w in stale]}, indent=1))
+        elif stale:
+            listed = ", ".join(f"{os.path.join(out, n)} ({w})" for n, w in stale)
+            print(f"conslaw theory: stale: {listed}; regenerate with: conslaw theory "
+                  f"--out {out}", file=sys.stderr)
+        else:
+            print(f"{out}: {len(files)} files up to date")
+        return 1 if stale else 0
+    paths = write(out, files)
+    extra = [n for n, w in stale_files(out, files) if w == "not generated"]
+    if args.json:
+        print(json.dumps({"out": out, "files": paths, "not_generated": extra}, indent=1))
+    elif not args.quiet:
+        print(f"wrote {len(paths)} files to {out}")
+        for n in extra:
+            print(f"note: {os.path.join(out, n)} is not generated by conslaw theory (left "
+                  "in place)")
+    return 0
+
+
+def register(sub: argparse._SubParsersAction, common: Callable[[argparse.ArgumentParser], None]
+             ) -> None:
+    """Add ``conslaw theory`` to the command line.
+
+    The shared options are not added: the pages use fixed seeds and default limits so that
+    ``--check`` is meaningful.
+    """
+    sp = sub.add_parser("theory", help="regenerate (or --check) the worked examples of theory/")
+    sp.add_argument("--out", default=DEFAULT_OUT, metavar="FOLDER",
+                    help=f"folder of the pages (default {DEFAULT_OUT})")
+    sp.add_argument("--check", action="store_true",
+                    help="compare with a fresh run instead of writing (exit 1 if stale)")
+    sp.add_argument("--json", action="store_true", help="machine-readable output")
+    sp.add_argument("--quiet", action="store_true", help="no progress messages")
+    sp.add_argument("--debug", action="store_true", help="tracebacks on errors")
+    sp.set_defaults(func=cmd_theory)
+
+
+__all__ = ["EXAMPLES", "Example", "generate", "known_laws", "page", "register", "run_example",
+           "stale_files", "write"]
