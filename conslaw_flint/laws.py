@@ -473,11 +473,18 @@ def polynomial_laws(model: Model, degree: int, homogeneous: bool = False, seed: 
                     continue
                 basis, _, free = np.ones((1, 1), dtype=np.int64), [], [0]
             else:
-                S = samples.block_matrix(block, len(block) + extra_rows)
+                S = samples.block_matrix(block, 2 * len(block) + extra_rows)
                 basis, _, free = linalg.kernel_mod(S, p)
             if not free:
                 continue
-            residues[b].append((basis, free, p))
+            # the sampled rank is a lower bound: a larger rank (fewer free columns) makes
+            # earlier residues stale; a smaller one is an unlucky sample and is dropped
+            old = residues[b]
+            if not old or len(free) < len(old[0][1]) or (len(free) == len(old[0][1])
+                                                         and free != old[0][1]):
+                residues[b] = [(basis, free, p)]
+            elif free == old[0][1]:
+                old.append((basis, free, p))
             cands = _lift_block(block, residues[b])
             if cands is not None and all(checker.check(h) for h in cands):
                 results[b] = cands
