@@ -421,21 +421,70 @@ class ModTable:
         out[pos[f[sel]], c[sel]] = v[sel]
         return out
 
+    def _requests(self, fields: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(request, entry) pairs: every monomial entry of every term of each requested
+        field, repeats allowed (request r asks for field ``fields[r]``)."""
+        if "by_field" not in self.__dict__:
+            order = np.argsort(self.t_field, kind="stable")
+            self.by_field = (order, np.searchsorted(self.t_field[order],
+                                                    np.arange(self.n_fields + 1)))
+            self.e_start = np.searchsorted(self.e_term, np.arange(len(self.t_field) + 1))
+        order, fb = self.by_field
+        fields = np.asarray(fields, dtype=np.int64)
+        cnt = fb[fields + 1] - fb[fields]
+        req_t = np.repeat(np.arange(len(fields)), cnt)
+        terms = order[np.repeat(fb[fields], cnt) + np.arange(cnt.sum())
+                      - np.repeat(np.cumsum(cnt) - cnt, cnt)]
+        ecnt = self.e_start[terms + 1] - self.e_start[terms]
+        req = np.repeat(req_t, ecnt)
+        entries = (np.repeat(self.e_start[terms], ecnt) + np.arange(ecnt.sum())
+                   - np.repeat(np.cumsum(ecnt) - ecnt, ecnt))
+        return req, entries
+
     def jacobians(self, x: np.ndarray, fields: np.ndarray) -> np.ndarray:
-        """Jacobian matrices dX_i(x) (shape (n, D, D), [i, comp, var]) of the chosen fields."""
+        """Jacobian matrices dX_i(x) (shape (n, D, D), [i, comp, var]) of the chosen fields
+        (repeats allowed)."""
         p = self.p
-        pos = np.full(self.n_fields, -1, dtype=np.int64)
-        pos[fields] = np.arange(len(fields))
         out = np.zeros((len(fields), self.D, self.D), dtype=np.int64)
-        tsel = pos[self.t_field] >= 0
-        if not tsel.any():
+        req, ent = self._requests(fields)
+        if not len(ent):
             return out
         mv = self.monomial_values(x)
         inv_x = np.array([pow(int(v), -1, p) for v in x], dtype=np.int64)
-        esel = tsel[self.e_term]
-        et, ev, ee = self.e_term[esel], self.e_var[esel], self.e_exp[esel]
+        et, ev, ee = self.e_term[ent], self.e_var[ent], self.e_exp[ent]
         val = self.t_coef[et] * mv[et] % p * (ee % p) % p * inv_x[ev] % p
-        flat = (pos[self.t_field[et]] * self.D + self.t_comp[et]) * self.D + ev
+        flat = (req * self.D + self.t_comp[et]) * self.D + ev
+        acc = np.zeros(out.size, dtype=np.int64)
+        np.add.at(acc, flat, val)
+        return (acc % p).reshape(out.shape)
+
+    def contracted_hessians(self, x: np.ndarray, fields: np.ndarray,
+                            vs: np.ndarray) -> np.ndarray:
+        """For each chosen field X_i and vector v_i (repeats allowed): the matrix
+        [j, k] -> sum_l v_i[l] d_k d_l X_i,j (x), i.e. the Jacobian of the directional
+        derivative D_{v_i} X_i at x; shape (n, D, D).
+
+        Per monomial m = x^e: sum_l v_l d_k d_l m = (e_k m / x_k) (S - v_k / x_k) with
+        S = sum_l v_l e_l / x_l, so one pass over the entries suffices.
+        """
+        p = self.p
+        out = np.zeros((len(fields), self.D, self.D), dtype=np.int64)
+        req, ent = self._requests(fields)
+        if not len(ent):
+            return out
+        mv = self.monomial_values(x)
+        inv_x = np.array([pow(int(t), -1, p) for t in x], dtype=np.int64)
+        et, ev, ee = self.e_term[ent], self.e_var[ent], self.e_exp[ent]
+        vl = vs[req, ev] % p * inv_x[ev] % p                      # v_l / x_l per entry
+        # S per (request, term): entries of one request's term are contiguous
+        key = req * len(self.t_field) + et
+        uk, inv = np.unique(key, return_inverse=True)
+        S = np.zeros(len(uk), dtype=np.int64)
+        np.add.at(S, inv, vl * (ee % p) % p)
+        S %= p
+        base = self.t_coef[et] * mv[et] % p * (ee % p) % p * inv_x[ev] % p
+        val = base * ((S[inv] - vl) % p) % p
+        flat = (req * self.D + self.t_comp[et]) * self.D + ev
         acc = np.zeros(out.size, dtype=np.int64)
         np.add.at(acc, flat, val)
         return (acc % p).reshape(out.shape)

@@ -122,6 +122,23 @@ class _Frame:
             for t, i in enumerate(gens):
                 self.jac[i] = J[t]
         others = [i for i in missing if not isinstance(self.words[i], int)]
+        # brackets of two generators: J[a,b] = J_b J_a + T_b.v_a - J_a J_b - T_a.v_b, with
+        # T.v the Jacobian of the directional derivative (second derivatives of generators)
+        pairs = [i for i in others if all(isinstance(w, int) for w in self.words[i])]
+        if pairs:
+            index = {w: t for t, w in enumerate(self.words)}
+            gens = np.array([w for i in pairs for w in self.words[i]])
+            other = np.array([self.words[i][1 - t] for i in pairs for t in (0, 1)])
+            vals = np.stack([self.values[index[w]] for w in other])
+            T = self.table.contracted_hessians(self.x, gens, vals)
+            Jg = self.table.jacobians(self.x, gens)
+            p = self.p
+            for n, i in enumerate(pairs):
+                Ja, Jb = Jg[2 * n], Jg[2 * n + 1]
+                Tav, Tbv = T[2 * n], T[2 * n + 1]      # T_a.v_b and T_b.v_a
+                self.jac[i] = (linalg.matmul_mod(Jb, Ja, p) + Tbv
+                               - linalg.matmul_mod(Ja, Jb, p) - Tav) % p
+            others = [i for i in others if i not in set(pairs)]
         if others:
             flds = [_flint_to_sparse(self.symbolic(self.words[i])) for i in others]
             table = ModTable.from_fields(flds, self.D, self.p)

@@ -54,3 +54,48 @@ def test_large_generator_sets_use_sampling_and_stay_exact() -> None:
     m = build_model("relu:4,5,6")
     r = lie_closure(m.family, seed=random.Random(0).randrange(100))
     assert r.rank == m.D - 5  # 5 hidden neurons (design.md §5), here as an observed check
+
+
+@pytest.mark.parametrize("spec,laws", [("linear:3,4,5", 10), ("linear:2,3,4,3", 16),
+                                       ("linear:4,5,5,4,2", 40), ("relu-bias:2,3,3,2", 6)])
+def test_full_closure_never_exceeds_proven_bound(spec: str, laws: int) -> None:
+    # without a cap the closure runs until a level adds nothing; with m proven laws its rank
+    # can never exceed D - m (m from design.md §5, proven here by test_certify's counts)
+    m = build_model(spec)
+    r = lie_closure(m.family, seed=2)
+    assert r.rank == m.D - laws and r.stopped == "closed"
+
+
+def test_bracket_jacobians_match_symbolic_route() -> None:
+    # J of [Y_a, Y_b] from generator jets equals the Jacobian of the exact symbolic bracket
+    import numpy as np
+
+    from conslaw_flint.fields import ModTable, bracket, flint_context, to_flint_field
+    from conslaw_flint.lie import _flint_to_sparse, _Frame
+
+    m = build_model("poly:x1^2*x2 + x3^3;x2*x3^2 + x1;x1*x2*x3")
+    p = 33554393
+    x = np.array([3, 5, 7], dtype=np.int64)
+    frame = _Frame(m.family, x, p)
+    vals = m.family.mod_table(p).values_dense(x)
+    for i in range(m.d):
+        frame.add(i, vals[i], m.family.support(i), m.family.depends(i))
+    for a, b in [(0, 1), (1, 2), (2, 0), (0, 2)]:
+        frame.add((a, b), vals[0], frozenset(), frozenset())
+    got = frame.jacobians(list(range(m.d, m.d + 4)))
+    ctx = flint_context(3, p)
+    for t, (a, b) in enumerate([(0, 1), (1, 2), (2, 0), (0, 2)]):
+        Z = bracket(to_flint_field(m.family.fields[a], ctx), to_flint_field(m.family.fields[b],
+                                                                             ctx))
+        ref = ModTable.from_fields([_flint_to_sparse(Z)], 3, p).jacobians(x, np.array([0]))[0]
+        assert (got[t] == ref).all()
+
+
+def test_jacobians_with_repeated_fields() -> None:
+    import numpy as np
+
+    m = build_model("linear:2,2,2")
+    table = m.family.mod_table(33554393)
+    x = np.arange(1, m.D + 1, dtype=np.int64)
+    both = table.jacobians(x, np.array([1, 1, 0]))
+    assert (both[0] == both[1]).all() and (both[2] == table.jacobians(x, np.array([0]))[0]).all()
