@@ -461,6 +461,25 @@ def polynomial_laws(model: Model, degree: int, homogeneous: bool = False, seed: 
             survivors = {singles[j] for j in zero_cols}
         else:
             survivors = set()
+        # sampled matrices of the larger blocks, built a group of blocks at a time (one
+        # vectorised pass per group of at most 4096 columns) and sliced per block
+        multi = sorted((b for b in pending if len(blocks[b]) > 1), key=lambda b: len(blocks[b]))
+        mats: dict[int, np.ndarray] = {}
+        start = 0
+        while start < len(multi):
+            stop, cols = start, 0
+            while stop < len(multi) and (stop == start or cols + len(blocks[multi[stop]]) <= 4096):
+                cols += len(blocks[multi[stop]])
+                stop += 1
+            group = multi[start:stop]
+            rows = 2 * len(blocks[group[-1]]) + extra_rows
+            S_all = samples.block_matrix([m for b in group for m in blocks[b]], rows)
+            c0 = 0
+            for b in group:
+                n = len(blocks[b])
+                mats[b] = S_all[:2 * n + extra_rows, c0:c0 + n]
+                c0 += n
+            start = stop
         for b in pending:
             if deadline is not None and time.monotonic() > deadline:
                 raise TimeUp("time limit reached while solving the law system")
@@ -473,8 +492,7 @@ def polynomial_laws(model: Model, degree: int, homogeneous: bool = False, seed: 
                     continue
                 basis, _, free = np.ones((1, 1), dtype=np.int64), [], [0]
             else:
-                S = samples.block_matrix(block, 2 * len(block) + extra_rows)
-                basis, _, free = linalg.kernel_mod(S, p)
+                basis, _, free = linalg.kernel_mod(mats.pop(b), p)
             if not free:
                 continue
             # the sampled rank is a lower bound: a larger rank (fewer free columns) makes
