@@ -305,10 +305,10 @@ def lie_closure(family: FieldFamily, seed: int = 0, cap: int | None = None,
 
 
 def _bracket_support(frame: _Frame, a: int, b: int) -> tuple[frozenset[int], frozenset[int]]:
-    """Support and dependencies of [Y_a, Y_b]: exact from the symbolic bracket when cheap,
-    else the structural over-approximation (which only prunes fewer pairs)."""
-    sa, sb, da, db = frame.supports[a], frame.supports[b], frame.depends[a], frame.depends[b]
-    if len(da) + len(db) <= 64:
-        f = frame.symbolic((frame.words[a], frame.words[b]))
+    """Support and dependencies of [Y_a, Y_b]: exact when the symbolic bracket is already
+    known, else the structural over-approximation (which can only prune fewer pairs)."""
+    w = (frame.words[a], frame.words[b])
+    if w in frame._sym:
+        f = frame._sym[w]
         return frozenset(f), field_depends(f)
-    return sa | sb, da | db
+    return (frame.supports[a] | frame.supports[b], frame.depends[a] | frame.depends[b])
