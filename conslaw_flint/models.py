@@ -383,10 +383,11 @@ def build_model(spec: str) -> Model:
     spec = spec.strip()
     if len(spec) > 1_000_000:
         raise ModelError("model specification is too long (limit 1000000 characters)")
-    if spec.endswith((".json", ".toml")) and ":" not in spec.split(os.sep)[-1]:
-        return _model_from_file(spec)
     kind, sep, rest = spec.partition(":")
     kind = kind.strip()
+    is_spec = sep and (kind in KINDS or (kind.startswith("poly[") and kind.endswith("]")))
+    if not is_spec and spec.endswith((".json", ".toml")):
+        return _model_from_file(spec)
     D_fixed = None
     if kind.startswith("poly[") and kind.endswith("]"):
         try:

@@ -129,3 +129,9 @@ def test_missing_and_oversized_files(tmp_path, monkeypatch) -> None:  # noqa: AN
 def test_product_of_paths_count() -> None:
     widths = (2, 3, 4)
     assert build_model("relu:" + ",".join(map(str, widths))).d == math.prod(widths)
+
+
+def test_spec_ending_like_a_file_name_is_still_a_spec() -> None:
+    # "poly:x1/evil.json" is a poly spec (and a parse error), never a path to open
+    with pytest.raises(ModelError, match="poly component 1"):
+        build_model("poly:x1/evil.json")
