@@ -28,7 +28,6 @@ import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -37,11 +36,7 @@ from . import linalg
 from .fields import (
     FieldFamily,
     ModTable,
-    bracket,
-    field_depends,
-    flint_context,
     interaction_graph,
-    to_flint_field,
 )
 
 Word = int | tuple["Word", "Word"]
@@ -91,8 +86,7 @@ class _Frame:
         self.jac: dict[int, np.ndarray] = {}
         self.supports: list[frozenset[int]] = []
         self.depends: list[frozenset[int]] = []
-        self._sym: dict[Word, dict[int, Any]] = {}
-        self._ctx: Any = None
+        self._jets: _Jets | None = None
 
     def add(self, word: Word, value: np.ndarray, support: frozenset[int],
             depends: frozenset[int]) -> None:
@@ -100,19 +94,6 @@ class _Frame:
         self.values.append(value)
         self.supports.append(support)
         self.depends.append(depends)
-
-    # symbolic fields modulo p, only for brackets deeper than level 2
-    def symbolic(self, w: Word) -> dict[int, Any]:
-        if w in self._sym:
-            return self._sym[w]
-        if self._ctx is None:
-            self._ctx = flint_context(self.D, self.p)
-        if isinstance(w, int):
-            f = to_flint_field(self.family.fields[w], self._ctx)
-        else:
-            f = bracket(self.symbolic(w[0]), self.symbolic(w[1]))
-        self._sym[w] = f
-        return f
 
     def jacobians(self, idx: Sequence[int]) -> np.ndarray:
         missing = [i for i in idx if i not in self.jac]
@@ -140,23 +121,113 @@ class _Frame:
                                - linalg.matmul_mod(Ja, Jb, p) - Tav) % p
             others = [i for i in others if i not in set(pairs)]
         if others:
-            flds = [_flint_to_sparse(self.symbolic(self.words[i])) for i in others]
-            table = ModTable.from_fields(flds, self.D, self.p)
-            J = table.jacobians(self.x, np.arange(len(others)))
-            for t, i in enumerate(others):
-                self.jac[i] = J[t]
+            if self._jets is None:
+                self._jets = _Jets(self.table, self.x, self.p)
+            for i in others:
+                self.jac[i] = self._jets.jacobian(self.words[i])
         return np.stack([self.jac[i] for i in idx]) if idx else np.zeros((0, self.D, self.D),
                                                                         dtype=np.int64)
 
 
-def _flint_to_sparse(f: dict[int, Any]) -> dict[int, dict[Any, Fraction]]:
-    out = {}
-    for k, comp in f.items():
-        terms = {}
-        for e, c in comp.to_dict().items():
-            terms[tuple((v, t) for v, t in enumerate(e) if t)] = Fraction(int(c))
-        out[k] = terms
-    return out
+class _Jets:
+    """Truncated Taylor expansions of bracket words at the point x, modulo p.
+
+    A field Y is stored through Y(x + s·y) as polynomials in y_1..y_D and s, truncated to
+    s-degree <= order (every term has s-degree equal to its y-degree, so this is the jet of
+    order ``order``).  Since d/dy_k Y(x + s·y) = s·(d_k Y)(x + s·y), the bracket is
+    [A, B]_j = (sum_k A_k d_{y_k} B_j - B_k d_{y_k} A_j) / s, an exact division; a jet of order
+    t of [A, B] needs jets of order t + 1 of A and B, so a word nested k deep needs generator
+    jets of order k only.  Values are the constant terms, Jacobians the terms s·y_k.
+    """
+
+    def __init__(self, table: ModTable, x: np.ndarray, p: int) -> None:
+        import flint
+
+        D = table.D
+        self.D, self.table, self.p = D, table, p
+        self.ctx = flint.nmod_mpoly_ctx.get([f"y{i + 1}" for i in range(D)] + ["s"], p,
+                                            ordering="deglex")
+        gens = self.ctx.gens()
+        self.s = gens[D]
+        self.lin = [int(x[k]) + self.s * gens[k] for k in range(D)]
+        self._spow: dict[int, Any] = {}
+        self.memo: dict[Word, tuple[int, dict[int, Any]]] = {}
+        order = np.argsort(table.t_field, kind="stable")
+        self._by_field = (order, np.searchsorted(table.t_field[order],
+                                                 np.arange(table.n_fields + 1)))
+        self._e_start = np.searchsorted(table.e_term, np.arange(len(table.t_field) + 1))
+
+    def _sp(self, k: int) -> Any:
+        if k not in self._spow:
+            self._spow[k] = self.s ** k
+        return self._spow[k]
+
+    def _trunc(self, P: Any, order: int) -> Any:
+        return P % self._sp(order + 1)
+
+    def _generator(self, i: int, order: int) -> dict[int, Any]:
+        t = self.table
+        terms, fb = self._by_field
+        out: dict[int, Any] = {}
+        for term in terms[fb[i]:fb[i + 1]].tolist():
+            P = self.ctx.constant(int(t.t_coef[term]))
+            for e in range(self._e_start[term], self._e_start[term + 1]):
+                v, k = int(t.e_var[e]), int(t.e_exp[e])
+                P = self._trunc(P * self.lin[v] ** k, order)
+            comp = int(t.t_comp[term])
+            out[comp] = out[comp] + P if comp in out else P
+        return {k: v for k, v in out.items() if not v.is_zero()}
+
+    def jet(self, w: Word, order: int) -> dict[int, Any]:
+        """Components of the word's field at x + s·y, truncated to order ``order``."""
+        got = self.memo.get(w)
+        if got is not None and got[0] >= order:
+            if got[0] == order:
+                return got[1]
+            cut = {k: self._trunc(v, order) for k, v in got[1].items()}
+            return {k: v for k, v in cut.items() if not v.is_zero()}
+        if isinstance(w, int):
+            out = self._generator(w, order)
+        else:
+            A, B = self.jet(w[0], order + 1), self.jet(w[1], order + 1)
+            acc: dict[int, Any] = {}
+            for X, Y, sign in ((A, B, 1), (B, A, -1)):
+                for j, Yj in Y.items():
+                    for k, Xk in X.items():
+                        d = Yj.derivative(k)
+                        if d.is_zero():
+                            continue
+                        term = self._trunc(Xk * d, order + 1)
+                        if sign < 0:
+                            term = -term
+                        acc[j] = acc[j] + term if j in acc else term
+            out = {}
+            for j, P in acc.items():
+                q, r = divmod(P, self.s)
+                if not r.is_zero():  # pragma: no cover - impossible by construction
+                    raise ArithmeticError("jet bracket: inexact division by s")
+                if not q.is_zero():
+                    out[j] = q
+        self.memo[w] = (order, out)
+        return out
+
+    def jacobian(self, w: Word) -> np.ndarray:
+        """dY_w(x) modulo p, from the jet of order 1."""
+        J = np.zeros((self.D, self.D), dtype=np.int64)
+        for j, P in self.jet(w, 1).items():
+            lin = P - self._trunc(P, 0)
+            for e, c in lin.to_dict().items():
+                k = next(i for i in range(self.D) if e[i])
+                J[j, k] = int(c)
+        return J
+
+    def value(self, w: Word) -> np.ndarray:
+        """Y_w(x) modulo p, from the jet of order 0."""
+        v = np.zeros(self.D, dtype=np.int64)
+        for j, P in self.jet(w, 0).items():
+            if not P.is_zero():
+                v[j] = int(P.coefficient(0))
+        return v
 
 
 def random_point(D: int, rng: random.Random, p: int, bits: int = 31) -> list[int]:
@@ -305,10 +376,6 @@ def lie_closure(family: FieldFamily, seed: int = 0, cap: int | None = None,
 
 
 def _bracket_support(frame: _Frame, a: int, b: int) -> tuple[frozenset[int], frozenset[int]]:
-    """Support and dependencies of [Y_a, Y_b]: exact when the symbolic bracket is already
-    known, else the structural over-approximation (which can only prune fewer pairs)."""
-    w = (frame.words[a], frame.words[b])
-    if w in frame._sym:
-        f = frame._sym[w]
-        return frozenset(f), field_depends(f)
+    """Support and dependencies of [Y_a, Y_b], over-approximated structurally (components
+    and variables of either operand): this can only prune fewer pairs, never a needed one."""
     return (frame.supports[a] | frame.supports[b], frame.depends[a] | frame.depends[b])

@@ -67,12 +67,23 @@ def test_full_closure_never_exceeds_proven_bound(spec: str, laws: int) -> None:
     assert r.rank == m.D - laws and r.stopped == "closed"
 
 
-def test_bracket_jacobians_match_symbolic_route() -> None:
-    # J of [Y_a, Y_b] from generator jets equals the Jacobian of the exact symbolic bracket
+def _sparse(f):  # noqa: ANN001, ANN202 - FLINT nmod field -> sparse field (test helper)
+    from fractions import Fraction
+
+    return {k: {tuple((v, t) for v, t in enumerate(e) if t): Fraction(int(c))
+                for e, c in comp.to_dict().items()} for k, comp in f.items()}
+
+
+WORDS = [(0, 1), (1, 2), (2, 0), (0, 2), ((0, 1), 2), (1, (0, (1, 2))), (((0, 1), 2), (1, 2))]
+
+
+def test_bracket_jacobians_and_jets_match_exact_symbolic_brackets() -> None:
+    # values and Jacobians of words, from generator jets (depth 1: contracted Hessians;
+    # deeper: truncated Taylor jets), equal those of the exact symbolic brackets mod p
     import numpy as np
 
     from conslaw_flint.fields import ModTable, bracket, flint_context, to_flint_field
-    from conslaw_flint.lie import _flint_to_sparse, _Frame
+    from conslaw_flint.lie import _Frame, _Jets
 
     m = build_model("poly:x1^2*x2 + x3^3;x2*x3^2 + x1;x1*x2*x3")
     p = 33554393
@@ -81,15 +92,21 @@ def test_bracket_jacobians_match_symbolic_route() -> None:
     vals = m.family.mod_table(p).values_dense(x)
     for i in range(m.d):
         frame.add(i, vals[i], m.family.support(i), m.family.depends(i))
-    for a, b in [(0, 1), (1, 2), (2, 0), (0, 2)]:
-        frame.add((a, b), vals[0], frozenset(), frozenset())
-    got = frame.jacobians(list(range(m.d, m.d + 4)))
+    for w in WORDS:
+        frame.add(w, vals[0], frozenset(), frozenset())
+    got = frame.jacobians(list(range(m.d, m.d + len(WORDS))))
+    jets = _Jets(m.family.mod_table(p), x, p)
     ctx = flint_context(3, p)
-    for t, (a, b) in enumerate([(0, 1), (1, 2), (2, 0), (0, 2)]):
-        Z = bracket(to_flint_field(m.family.fields[a], ctx), to_flint_field(m.family.fields[b],
-                                                                             ctx))
-        ref = ModTable.from_fields([_flint_to_sparse(Z)], 3, p).jacobians(x, np.array([0]))[0]
-        assert (got[t] == ref).all()
+    gens = [to_flint_field(f, ctx) for f in m.family.fields]
+
+    def sym(w):  # noqa: ANN001, ANN202
+        return gens[w] if isinstance(w, int) else bracket(sym(w[0]), sym(w[1]))
+
+    for t, w in enumerate(WORDS):
+        table = ModTable.from_fields([_sparse(sym(w))], 3, p)
+        assert (got[t] == table.jacobians(x, np.array([0]))[0]).all(), w
+        assert (jets.jacobian(w) == table.jacobians(x, np.array([0]))[0]).all(), w
+        assert (jets.value(w) == table.values_dense(x)[0]).all(), w
 
 
 def test_jacobians_with_repeated_fields() -> None:
