@@ -31,17 +31,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
 from . import linalg
 from .fields import FieldFamily, bracket, flint_context, to_flint_field
 from .laws import (
     DEFAULT_MAX_UNKNOWNS,
     LawResult,
     TimeUp,
-    count_unknowns,
+    count_unknowns_capped,
+    estimate_unknowns,
     format_law,
-    gradient_rows_exact,
+    independent_gradients,
     polynomial_laws,
 )
 from .lie import LieResult, Word, lie_closure, random_point, word_to_json
@@ -124,19 +123,11 @@ class CountResult:
 # lower bounds
 
 
-def law_gradient_pivots(laws: Sequence[Poly], point: Sequence[int], p: int
-                        ) -> tuple[list[int], list[int]]:
+def law_gradient_pivots(laws: Sequence[Poly], point: Sequence[int], p: int,
+                        family: FieldFamily | None = None) -> tuple[list[int], list[int]]:
     """(independent law indices, pivot columns): a maximal subfamily whose gradients at the
     point are independent modulo p, and columns where their minor is non-zero mod p."""
-    if not laws:
-        return [], []
-    rows = gradient_rows_exact(laws, point)
-    mat = np.array([[x.numerator % p * pow(x.denominator, -1, p) % p for x in r] for r in rows],
-                   dtype=np.int64)
-    ech = linalg.Echelon(len(point), p)
-    chosen = [i for i, new in enumerate(ech.add_batch(mat)) if new]
-    _, piv = linalg.rref_mod(mat[chosen], p)
-    return chosen, piv
+    return independent_gradients(laws, len(point), point, p, family)
 
 
 def _fraction_free_solve(M: list[list[Any]], rhs: list[list[Any]]) -> tuple[Any, list[list[Any]]]:
@@ -247,9 +238,10 @@ def count_laws(model: Model, degree: int = 4, seed: int = 0,
     notes: list[str] = []
 
     def find_laws(k: int) -> None:
-        n = count_unknowns(model.D, k, False)
+        n = count_unknowns_capped(model.D, k, False, max_unknowns)
         if n > max_unknowns:
-            notes.append(f"polynomial laws of degree <= {k} skipped: {n} unknowns exceed "
+            notes.append(f"polynomial laws of degree <= {k} skipped: "
+                         f"{estimate_unknowns(model.D, k, False)} unknowns exceed "
                          f"--max-unknowns {max_unknowns}")
             return
         say(f"polynomial laws of degree <= {k} ({n} unknowns)")
@@ -259,7 +251,8 @@ def count_laws(model: Model, degree: int = 4, seed: int = 0,
         st["degree"] = k
 
     def pick_laws() -> None:
-        st["chosen"], st["piv"] = law_gradient_pivots(st["laws"], st["pt"], st["p"])
+        st["chosen"], st["piv"] = law_gradient_pivots(st["laws"], st["pt"], st["p"],
+                                                      model.family)
 
     def snapshot(attempt: int) -> CountResult:
         lie = st["lie"] or LieResult(model.D, 0, [], [], [], list(st["pt"]), st["p"],

@@ -32,7 +32,7 @@ import flint
 import networkx as nx
 import numpy as np
 
-from . import polys
+from . import linalg, polys
 from .polys import Poly
 
 Field = dict[int, Poly]
@@ -485,3 +485,23 @@ class ModTable:
         acc = np.zeros(out.size, dtype=np.int64)
         np.add.at(acc, flat, val)
         return (acc % p).reshape(out.shape)
+
+    def gram_rank(self, x: np.ndarray) -> int:
+        """rank mod p of G = J^T J, J the (d, D) matrix of generator values at x.
+
+        G is accumulated from the outer products of the sparse rows of J (cheap for tens of
+        thousands of generators).  rank_p(G) <= rank_Q(G) = rank_Q(J) (J is real), so it is a
+        lower bound on the rank of the generator values, and D - rank_p(G) an upper bound
+        on the rank of any family of vectors orthogonal to them (e.g. law gradients)."""
+        p, D = self.p, self.D
+        f, c, v = self.values_coo(x)
+        order = np.argsort(f, kind="stable")
+        f, c, v = f[order], c[order], v[order]
+        starts = np.searchsorted(f, f)
+        rep = np.bincount(f)[f] if len(f) else np.zeros(0, dtype=np.int64)
+        first = np.repeat(np.arange(len(f)), rep)
+        second = np.repeat(starts, rep) + (np.arange(rep.sum())
+                                           - np.repeat(np.cumsum(rep) - rep, rep))
+        G = np.zeros(D * D, dtype=np.int64)
+        np.add.at(G, c[first] * D + c[second], v[first] * v[second] % p)
+        return linalg.rank_mod(G.reshape(D, D) % p, p)

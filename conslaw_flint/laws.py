@@ -47,7 +47,7 @@ import numpy as np
 
 from . import linalg, polys
 from .errors import UserError
-from .fields import FieldFamily, ModTable
+from .fields import FieldFamily, ModTable, TermTable
 from .models import Model
 from .parse import format_polynomial
 from .polys import Monomial, Poly
@@ -61,6 +61,30 @@ class TimeUp(Exception):
 
 class TooLargeError(UserError):
     """The requested computation would not fit: the message gives the estimate and the fix."""
+
+
+def count_unknowns_capped(D: int, degree: int, homogeneous: bool, cap: int) -> int:
+    """:func:`count_unknowns`, or ``cap + 1`` as soon as it is known to exceed ``cap``
+    (never computes a huge binomial: the partial products C(M+i, i) increase with i)."""
+    n, k = (D - 1, degree) if homogeneous else (D, degree)
+    m, M = min(n, k), max(n, k)
+    value = 1
+    for i in range(1, m + 1):
+        value = value * (M + i) // i
+        if value - (0 if homogeneous else 1) > cap:
+            return cap + 1
+    return value - (0 if homogeneous else 1)
+
+
+def estimate_unknowns(D: int, degree: int, homogeneous: bool) -> str:
+    """The number of unknowns as text: exact below 10^18, else ~10^k (a sum of
+    logarithms: never the binomial itself)."""
+    n, k = (D - 1, degree) if homogeneous else (D, degree)
+    m, M = min(n, k), max(n, k)  # m <= D - 1 < MAX_PARAMETERS terms; M may be any int
+    log10 = sum(math.log10(M + i) - math.log10(i) for i in range(1, m + 1))
+    if log10 < 18:
+        return str(count_unknowns(D, degree, homogeneous))
+    return f"~10^{int(log10)}"
 
 
 def count_unknowns(D: int, degree: int, homogeneous: bool) -> int:
@@ -94,6 +118,15 @@ class LawResult:
         from .report import laws_markdown
 
         return laws_markdown(self)
+
+
+def law_order(h: Poly) -> tuple[Any, ...]:
+    """Deterministic order of laws: by degree, then term by term in printing order
+    (x1 > x2 > ... > x10, numerically, not as strings)."""
+    terms = sorted(h.items(), key=lambda mc: (-polys.mono_degree(mc[0]),
+                                              tuple((v, -e) for v, e in mc[0])))
+    return (polys.total_degree(h),
+            tuple((-polys.mono_degree(m), tuple((v, -e) for v, e in m), -c) for m, c in terms))
 
 
 def format_law(h: Poly, names: Sequence[str] | None = None) -> str:
@@ -331,48 +364,63 @@ class LawChecker:
 
     def check(self, h: Poly) -> bool:
         """True iff h is a conservation law (exact)."""
-        g_var, g_coef, g_mono = [], [], []
-        for m, c in _int_terms(h):
-            flat = [v for v, e in m for _ in range(e)]
-            for k, e in m:
-                pos = flat.index(k)
-                g_var.append(k)
-                g_coef.append(c * e)
-                g_mono.append(flat[:pos] + flat[pos + 1:])
-        sel = [j for j, k in enumerate(g_var) if self.bounds[k] < self.bounds[k + 1]]
-        if not sel:
-            return True
-        lo = np.array([self.bounds[g_var[j]] for j in sel], dtype=np.int64)
-        cnt = np.array([self.bounds[g_var[j] + 1] for j in sel], dtype=np.int64) - lo
+        return self.check_many([h])[0]
+
+    def check_many(self, laws: Sequence[Poly]) -> list[bool]:
+        """For each h: True iff h is a conservation law (exact; one vectorised pass)."""
+        g_law, g_var, g_coef, g_mono = [], [], [], []
+        for n, h in enumerate(laws):
+            for m, c in _int_terms(h):
+                flat = [v for v, e in m for _ in range(e)]
+                for k, e in m:
+                    if self.bounds[k] == self.bounds[k + 1]:
+                        continue  # no generator has a component k
+                    pos = flat.index(k)
+                    g_law.append(n)
+                    g_var.append(k)
+                    g_coef.append(c * e)
+                    g_mono.append(flat[:pos] + flat[pos + 1:])
+        ok = [True] * len(laws)
+        if not g_var:
+            return ok
+        gv = np.array(g_var, dtype=np.int64)
+        lo = self.bounds[gv]
+        cnt = self.bounds[gv + 1] - lo
         rows = int(cnt.sum())
-        gw = max(len(g_mono[j]) for j in sel)
-        which = np.repeat(np.arange(len(sel)), cnt)
+        gw = max(len(m) for m in g_mono)
+        which = np.repeat(np.arange(len(g_var)), cnt)
         idx = np.repeat(lo, cnt) + np.arange(rows) - np.repeat(np.cumsum(cnt) - cnt, cnt)
-        gm = np.full((len(sel), gw), self.D, dtype=np.int64)
-        for r, j in enumerate(sel):
-            gm[r, :len(g_mono[j])] = g_mono[j]
+        gm = np.full((len(g_var), gw), self.D, dtype=np.int64)
+        for r, mono_r in enumerate(g_mono):
+            gm[r, :len(mono_r)] = mono_r
         mono = np.sort(np.concatenate([gm[which], self.mono[idx]], axis=1), axis=1)
+        law = np.array(g_law, dtype=np.int64)[which]
+        n_fields = int(self.fld.max(initial=0)) + 1
         base = self.D + 1
-        if (int(self.fld.max(initial=0)) + 1) * base ** mono.shape[1] < 2**62:
-            key = self.fld[idx].copy()          # pack (generator, monomial) in one int64
+        if len(laws) * n_fields * base ** mono.shape[1] < 2**62:
+            key = law * n_fields + self.fld[idx]   # pack (law, generator, monomial)
             for j in range(mono.shape[1]):
                 key = key * base + mono[:, j]
-            _, inv = np.unique(key, return_inverse=True)
+            _, first, inv = np.unique(key, return_index=True, return_inverse=True)
         else:
-            keys = np.concatenate([self.fld[idx][:, None], mono], axis=1)
-            _, inv = np.unique(keys, axis=0, return_inverse=True)
+            keys = np.concatenate([law[:, None], self.fld[idx][:, None], mono], axis=1)
+            _, first, inv = np.unique(keys, axis=0, return_index=True, return_inverse=True)
         inv = inv.reshape(-1)
-        max_g = max(abs(g_coef[j]) for j in sel)
+        max_g = max(abs(c) for c in g_coef)
         if self.coef is not None and max_g * self.max_coef * rows < 2**62:
-            gc = np.array([g_coef[j] for j in sel], dtype=np.int64)
-            sums = np.zeros(int(inv.max()) + 1, dtype=np.int64)
+            gc = np.array(g_coef, dtype=np.int64)
+            sums = np.zeros(len(first), dtype=np.int64)
             np.add.at(sums, inv, gc[which] * self.coef[idx])
-            return not sums.any()
-        acc: dict[int, int] = {}
-        for r in range(rows):  # exact fallback with Python integers
-            key = int(inv[r])
-            acc[key] = acc.get(key, 0) + g_coef[sel[int(which[r])]] * self.coef_py[int(idx[r])]
-        return not any(acc.values())
+            bad = np.flatnonzero(sums)
+        else:
+            acc: dict[int, int] = {}
+            for r in range(rows):  # exact fallback with Python integers
+                key_r = int(inv[r])
+                acc[key_r] = acc.get(key_r, 0) + g_coef[int(which[r])] * self.coef_py[int(idx[r])]
+            bad = np.array([k for k, v in acc.items() if v], dtype=np.int64)
+        for n in set(law[first[bad]].tolist()):
+            ok[n] = False
+        return ok
 
 
 def _int_terms(p: Poly) -> list[tuple[Monomial, int]]:
@@ -431,11 +479,12 @@ def polynomial_laws(model: Model, degree: int, homogeneous: bool = False, seed: 
     if degree < 1:
         raise TooLargeError(f"degree {degree} must be at least 1")
     family = model.family
-    n_unknowns = count_unknowns(model.D, degree, homogeneous)
+    n_unknowns = count_unknowns_capped(model.D, degree, homogeneous, max_unknowns)
     if n_unknowns > max_unknowns:
         raise TooLargeError(
-            f"degree {degree} in D = {model.D} variables has {n_unknowns} unknown coefficients,"
-            f" above the limit {max_unknowns}; lower --degree or raise --max-unknowns")
+            f"degree {degree} in D = {model.D} variables has "
+            f"{estimate_unknowns(model.D, degree, homogeneous)} unknown coefficients, above "
+            f"the limit {max_unknowns}; lower --degree or raise --max-unknowns")
     rng = random.Random(seed)
     blocks = blocks_of(family, degree, homogeneous)
     checker = LawChecker(family)
@@ -452,7 +501,9 @@ def polynomial_laws(model: Model, degree: int, homogeneous: bool = False, seed: 
         p = linalg.random_prime(rng)
         primes_used.append(p)
         samples = _Samples(family, p, rng)
-        still = []
+        still: list[int] = []
+        lifted: dict[int, list[Poly]] = {}
+        failed: set[int] = set()
         singles = [b for b in pending if len(blocks[b]) == 1]
         if singles:
             # one vectorised pass: a single unknown is forced to zero by any non-zero row
@@ -487,9 +538,7 @@ def polynomial_laws(model: Model, degree: int, homogeneous: bool = False, seed: 
             if len(block) == 1:
                 if b not in survivors:
                     continue  # no law in this block
-                S = samples.block_matrix(block, len(block) + extra_rows)
-                if S.any():
-                    continue
+                # every sampled row vanished: the monomial is a candidate law (verified below)
                 basis, _, free = np.ones((1, 1), dtype=np.int64), [], [0]
             else:
                 basis, _, free = linalg.kernel_mod(mats.pop(b), p)
@@ -504,48 +553,69 @@ def polynomial_laws(model: Model, degree: int, homogeneous: bool = False, seed: 
             elif free == old[0][1]:
                 old.append((basis, free, p))
             cands = _lift_block(block, residues[b])
-            if cands is not None and all(checker.check(h) for h in cands):
-                results[b] = cands
-            else:
+            if cands is None:
                 still.append(b)
-        pending = still
+            else:
+                lifted[b] = cands
+        # verify every lifted candidate exactly, all blocks at once
+        flat = [(b, h) for b, cands in lifted.items() for h in cands]
+        for start in range(0, len(flat), 2048):
+            part = flat[start:start + 2048]
+            for (b, _), good in zip(part, checker.check_many([h for _, h in part]),
+                                    strict=True):
+                if not good:
+                    failed.add(b)
+        for b, cands in lifted.items():
+            if b in failed:
+                still.append(b)
+            else:
+                results[b] = cands
+        pending = sorted(still)
         extra_rows *= 2
-    basis = sorted((h for r in results for h in r),
-                   key=lambda h: (polys.total_degree(h), format_law(h)))
-    point, independent = independent_subfamily(basis, model.D, rng)
+    basis = sorted((h for r in results for h in r), key=law_order)
+    point, independent = independent_subfamily(basis, model.D, rng, family=family)
     return LawResult(model, degree, homogeneous, basis, independent, seed, primes_used, point,
                      n_unknowns, len(blocks))
 
 
-def gradient_rows_exact(laws: Sequence[Poly], point: Sequence[int]) -> list[list[Fraction]]:
-    """Exact gradients of the laws at an integer point, as rational rows."""
-    rows = []
-    for h in laws:
-        row = [Fraction(0)] * len(point)
-        for m, c in h.items():
-            for i, (v, e) in enumerate(m):
-                val = c * e
-                for j, (w, f) in enumerate(m):
-                    val *= point[w] ** (f - 1 if j == i else f)
-                row[v] += val
-        rows.append(row)
-    return rows
+def independent_gradients(laws: Sequence[Poly], D: int, point: Sequence[int], p: int,
+                          family: FieldFamily | None = None) -> tuple[list[int], list[int]]:
+    """(indices, pivot columns): greedily in order, a maximal subfamily of the laws whose
+    gradients at the integer point are independent modulo p, and columns on which their
+    minor is non-zero modulo p.
+
+    The gradients are those of the laws scaled to integer coefficients, evaluated exactly and
+    reduced modulo p; a non-zero minor modulo p is a non-zero integer minor, so the chosen
+    gradients are independent over Q at the point (a lower bound on the generic rank).
+    Vectorised (term table of the laws), in chunks.  Law gradients are orthogonal to every
+    generator value, so with ``family`` the search stops at rank D - rank_p(J^T J), a proven
+    upper bound (see :meth:`ModTable.gram_rank`); else at D.
+    """
+    if not laws:
+        return [], []
+    x = np.array([t % p for t in point], dtype=np.int64)
+    limit = D
+    if family is not None and all(x):
+        limit = D - family.mod_table(p).gram_rank(x)
+    ech = linalg.Echelon(D, p)
+    chosen: list[int] = []
+    chunk = 4096
+    for start in range(0, len(laws), chunk):
+        part = [dict(_int_terms(h)) for h in laws[start:start + chunk]]
+        part = [{m: Fraction(c) for m, c in h.items()} for h in part]
+        table = ModTable(TermTable.from_potentials(part, D), p)
+        grads = table.values_dense(x)
+        chosen += [start + i for i, new in enumerate(ech.add_batch(grads, limit=limit)) if new]
+        if ech.rank >= limit:
+            break
+    return chosen, list(ech.pivots)
 
 
 def independent_subfamily(laws: Sequence[Poly], D: int, rng: random.Random,
-                          bits: int = 30) -> tuple[list[int], list[int]]:
-    """(point, indices): a maximal subfamily whose gradients at a random integer point are
-    independent, greedily in order (selection modulo a prime: a non-zero minor modulo p of
-    the exact integer gradients proves their independence over Q)."""
+                          bits: int = 30, family: FieldFamily | None = None
+                          ) -> tuple[list[int], list[int]]:
+    """(point, indices): a random integer point and a maximal subfamily of the laws whose
+    gradients are independent there (see :func:`independent_gradients`)."""
     point = [rng.randrange(1, 2**bits) * rng.choice((-1, 1)) for _ in range(D)]
-    if not laws:
-        return point, []
-    rows = gradient_rows_exact(laws, point)
     p = linalg.random_prime(rng)
-    mat = np.array([[int(x.numerator) % p * pow(x.denominator, -1, p) % p for x in r]
-                    for r in rows], dtype=np.int64)
-    ech = linalg.Echelon(D, p)
-    # rows are exact integer gradients; a non-zero minor modulo p is a non-zero integer
-    # minor, so the chosen gradients are independent over Q at the point
-    chosen = [i for i, new in enumerate(ech.add_batch(mat)) if new]
-    return point, chosen
+    return point, independent_gradients(laws, D, point, p, family)[0]

@@ -238,21 +238,6 @@ def random_point(D: int, rng: random.Random, p: int, bits: int = 31) -> list[int
             return pt
 
 
-def _gram_rank(f: np.ndarray, c: np.ndarray, v: np.ndarray, D: int, p: int) -> int:
-    """rank mod p of J^T J for the sparse J given as (row, col, value), J^T J accumulated
-    from the outer products of the sparse rows."""
-    order = np.argsort(f, kind="stable")
-    f, c, v = f[order], c[order], v[order]
-    starts = np.searchsorted(f, f)
-    counts = np.bincount(f)[f]
-    rep = counts
-    first = np.repeat(np.arange(len(f)), rep)
-    second = np.repeat(starts, rep) + (np.arange(rep.sum()) - np.repeat(np.cumsum(rep) - rep, rep))
-    G = np.zeros(D * D, dtype=np.int64)
-    np.add.at(G, c[first] * D + c[second], v[first] * v[second] % p)
-    return linalg.rank_mod(G.reshape(D, D) % p, p)
-
-
 def lie_closure(family: FieldFamily, seed: int = 0, cap: int | None = None,
                 max_level: int = 12, prime: int | None = None, point: Sequence[int] | None = None,
                 progress: Callable[[str], None] | None = None,
@@ -284,7 +269,7 @@ def lie_closure(family: FieldFamily, seed: int = 0, cap: int | None = None,
     bounds = np.searchsorted(f, np.arange(d + 1))
     big = d > 4 * D + 64
     if big:
-        target = min(limit, _gram_rank(f, c, v, D, p))
+        target = min(limit, table.gram_rank(x))
         rows_order = np.array(rng.sample(range(d), d), dtype=np.int64)
     else:
         target = limit

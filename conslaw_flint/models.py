@@ -222,7 +222,8 @@ def poly_model(exprs: Sequence[str], D: int | None = None,
     if D is None:
         D = _infer_D(phi)
     if D == 0:
-        raise ModelError("poly: the map is constant (no variable occurs); laws are undefined")
+        raise ModelError("poly: the map is constant (no variable occurs), so D is unknown; "
+                         "give D with poly[D]:... (a constant map conserves every function)")
     used = set()
     for p in phi:
         used |= polys.variables(p)
@@ -318,6 +319,8 @@ def _load_file(path: str) -> dict[str, Any]:
         raise ModelError(f"model file {path!r} is nested too deeply") from None
     except ValueError as e:
         msg = str(e).splitlines()[0] if str(e) else type(e).__name__
+        if "digits" in msg and "limit" in msg:
+            msg = "an integer has too many digits"
         raise ModelError(f"model file {path!r} is malformed: {msg}") from None
     if not isinstance(data, dict):
         raise ModelError(f"model file {path!r} must hold an object with key 'map' or 'fields'")
@@ -338,9 +341,16 @@ def _model_from_file(path: str) -> Model:
     if unknown:
         raise ModelError(f"model file {path!r}: unknown key {sorted(unknown)[0]!r}; "
                          "use 'map' or 'fields' (and optionally 'variables')")
+    for key in ("name", "description"):
+        if key in data and (not isinstance(data[key], str) or len(data[key]) > 10_000):
+            raise ModelError(f"model file {path!r}: {key!r} must be a string of at most "
+                             "10000 characters")
     names = None
     if "variables" in data:
         names = _str_list(data["variables"], "'variables'", path)
+        if len(names) > MAX_PARAMETERS:
+            raise ModelError(f"model file {path!r}: {len(names)} variables, above the limit "
+                             f"{MAX_PARAMETERS}")
         if not names or len(set(names)) != len(names):
             raise ModelError(f"model file {path!r}: 'variables' must be distinct names")
         for n in names:
@@ -355,6 +365,8 @@ def _model_from_file(path: str) -> Model:
         if D_decl is not None and (not isinstance(D_decl, int) or isinstance(D_decl, bool)
                                    or D_decl < 1):
             raise ModelError(f"model file {path!r}: 'D' must be a positive integer")
+        if D_decl is not None and D_decl > MAX_PARAMETERS:
+            raise ModelError(f"model file {path!r}: 'D' is above the limit {MAX_PARAMETERS}")
         D, phi = poly_model(exprs, D=D_decl, names=names)
         disp = tuple(names) if names else tuple(f"x{i + 1}" for i in range(D))
         inline = f"poly[{D}]:" + ";".join(format_polynomial(p) for p in phi)

@@ -1,0 +1,27 @@
+"""Shared pytest configuration: the hypothesis profiles of the randomized and fuzz tests.
+
+Two profiles are registered; the environment variable ``HYPOTHESIS_PROFILE`` selects one
+(default ``ci``):
+
+* ``ci``: derandomized (the same examples on every run), about 25 examples per property, no
+  per-example deadline -- what CI runs, well under a minute for ``tests/test_randomized.py``;
+* ``long``: 500 examples per property, random seeds, run by hand::
+
+      HYPOTHESIS_PROFILE=long python -m pytest tests/test_randomized.py tests/test_fuzz.py -q
+
+Fuzz tests scale their own example counts from the active profile (see ``tests/test_fuzz.py``).
+"""
+
+from __future__ import annotations
+
+import os
+
+from hypothesis import HealthCheck, settings
+
+_SLOW_OK = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much]
+
+settings.register_profile("ci", derandomize=True, max_examples=25, deadline=None, database=None,
+                          suppress_health_check=_SLOW_OK, print_blob=True)
+settings.register_profile("long", max_examples=500, deadline=None,
+                          suppress_health_check=_SLOW_OK, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))

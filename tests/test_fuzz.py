@@ -1,0 +1,366 @@
+"""Fuzzing the three readers of untrusted input (hypothesis, bounded in time in CI).
+
+(a) :func:`conslaw_flint.parse.parse_polynomial` on text built from grammar pieces and random
+    unicode: it returns a canonical polynomial that round-trips, or raises ParseError.
+(b) :func:`conslaw_flint.models.build_model` on random specification strings: a model that
+    rebuilds from its canonical specification, or a UserError (ModelError, ParseError, ...).
+(c) the certificate verifier on mutated real certificates (values flipped or replaced, keys
+    deleted or added, types changed, deep nesting, text-level damage), with and without a
+    recomputed digest: it never raises, never reports an internal error, and when it accepts,
+    the claims are exactly the original ones.
+
+Example counts scale with the hypothesis profile (``HYPOTHESIS_PROFILE``, see conftest.py).
+Every crash found is kept as an explicit case in the ``REGRESSIONS`` lists at the end.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import json
+import time
+from fractions import Fraction
+from typing import Any
+
+import pytest
+from hypothesis import event, given, note, settings
+from hypothesis import strategies as st
+from hypothesis.control import currently_in_test_context
+
+from conslaw_flint.errors import UserError
+from conslaw_flint.models import build_model
+from conslaw_flint.parse import ParseError, format_polynomial, parse_polynomial
+
+#: the active profile's example count; the fuzzers run a multiple of it
+BASE = settings().max_examples
+#: a verification of a small mutated certificate taking longer than this is a finding
+VERIFY_SECONDS = 20.0
+
+# ---------------------------------------------------------------------------------------------
+# (a) the expression parser
+
+PIECES = [
+    "x1", "x2", "x3", "x10", "x0", "x01", "x", "y1", "a", "b", "_", "e", "E", "pi", "sin", "exp",
+    "0", "1", "2", "3", "10", "0.5", ".5", "5.", "1e3", "2e-3", "1E+2", "1e999999", "9" * 40,
+    "+", "-", "*", "/", "^", "**", "***", "(", ")", "((", "))", " ", "  ", "\t", "\n", ",", ";",
+    ".", "^-1", "^0.5", "^1000", "^1001", "^(1+1)", "/0", "/(1-1)", "x1^2", "(x1+x2)", "--",
+    "__import__('os')", "lambda", "\u00bd", "\u00b2", "\u2212", "\u00d7", "\u0661", "\uff58\uff11",
+    "\x00", "\ufeff", "\U0001d465", "x\u0661", "1_000", "0x1F", "inf", "nan",
+]
+texts = st.lists(st.one_of(st.sampled_from(PIECES), st.text(max_size=3)), max_size=25).map("".join)
+name_lists = st.one_of(st.none(), st.just(["a", "b", "x1"]), st.just(["u"]))
+
+
+def assert_canonical(p: dict[Any, Any], nvars: int | None) -> None:
+    """A canonical Poly: monomials are sorted (var, exp>0) tuples, coefficients non-zero."""
+    for mono, c in p.items():
+        assert isinstance(c, Fraction) and c != 0
+        assert isinstance(mono, tuple)
+        vs = [v for v, _ in mono]
+        assert vs == sorted(set(vs))
+        assert all(isinstance(e, int) and e >= 1 for _, e in mono)
+        if nvars is not None:
+            assert all(0 <= v < nvars for v in vs)
+
+
+@settings(max_examples=8 * BASE)
+@given(texts, name_lists, st.one_of(st.none(), st.integers(0, 12)))
+def test_parser_returns_or_raises_parse_error(text: str, names: list[str] | None,
+                                              nvars: int | None) -> None:
+    if names is not None:
+        nvars = None
+    try:
+        p = parse_polynomial(text, names=names, nvars=nvars)
+    except ParseError as e:
+        msg = str(e)
+        assert msg and "\n" not in msg and "Traceback" not in msg
+        return
+    n = len(names) if names is not None else nvars
+    assert_canonical(p, n)
+    back = format_polynomial(p, names)
+    assert parse_polynomial(back, names=names, nvars=nvars) == p, (text, back)
+
+
+# ---------------------------------------------------------------------------------------------
+# (b) the model builder
+
+KINDS = ["linear", "relu", "relu-bias", "product", "poly", "fields", "random", "poly[3]",
+         "poly[0]", "poly[x]", "poly[", "conv", "", " relu", "RELU", "product "]
+NUMBERS = ["0", "1", "2", "3", "4", "-1", "2.5", "x", "", " ", "10001", "99999999999999999999",
+           "1e3", "\u0663", "+2", "0x3"]
+width_lists = st.lists(st.sampled_from(NUMBERS), min_size=0, max_size=5).map(",".join)
+expressions = st.lists(st.one_of(st.sampled_from(PIECES), st.sampled_from([";", ",", ":"])),
+                       max_size=15).map("".join)
+specs = st.one_of(
+    st.tuples(st.sampled_from(KINDS), st.sampled_from([":", "", "::"]),
+              st.one_of(width_lists, expressions, st.text(max_size=10))).map("".join),
+    st.builds(lambda D, d, m, s: f"random:{D},{d},{m}" + (f",{s}" if s is not None else ""),
+              st.integers(-1, 6), st.integers(-1, 6), st.integers(-1, 7),
+              st.one_of(st.none(), st.integers(-5, 10**20))),
+    st.text(max_size=20),
+    st.sampled_from(["no-such-file.json", "no/such.toml", "x1.json", ".json", "poly:x1.json"]),
+)
+
+
+@settings(max_examples=8 * BASE)
+@given(specs)
+def test_build_model_returns_or_raises_user_error(spec: str) -> None:
+    note(repr(spec))
+    try:
+        m = build_model(spec)
+    except UserError as e:
+        msg = str(e)
+        assert msg and "\n" not in msg
+        return
+    assert m.D >= 1 and m.d >= 1 and len(m.names) == m.D
+    again = build_model(m.canonical_spec())
+    assert (again.D, again.d) == (m.D, m.d)
+    assert again.family.fields == m.family.fields
+
+
+# ---------------------------------------------------------------------------------------------
+# (c) the certificate verifier
+
+CERT_CASES = [("product:3", 2), ("linear:2,2,2", 2), ("random:3,1,2,1", 2), ("relu:2,3,2", 1)]
+
+
+@functools.cache
+def real_certificate(i: int) -> str:
+    """JSON text of a real certificate: laws, laws, involutive, not certified."""
+    from conslaw_flint.certify import certificate, count_laws
+
+    spec, degree = CERT_CASES[i]
+    return json.dumps(certificate(count_laws(build_model(spec), degree=degree, seed=0)))
+
+
+def test_real_certificates_cover_every_method() -> None:
+    from conslaw_flint.verify import verify_certificate
+
+    methods = []
+    for i in range(len(CERT_CASES)):
+        cert = json.loads(real_certificate(i))
+        v = verify_certificate(cert)
+        assert v.ok and v.claims == cert["claims"], v.reason
+        methods.append(cert["claims"]["method"])
+    assert methods == ["laws", "laws", "involutive", None]
+
+
+json_scalars = st.one_of(
+    st.none(), st.booleans(), st.integers(-3, 20), st.integers(), st.floats(allow_nan=True),
+    st.sampled_from([2**64 + 13, -(10**300), 10**1000, 17178803, 2**31 - 1, 0.0, -0.0, 1.0,
+                     1e308, float("inf")]),
+    st.text(max_size=8),
+    st.sampled_from(["x1", "x1^2 - x2^2", "x1^2 + x2^2", "0", "1", "product:4", "poly:x1",
+                     "laws", "involutive", "", "-1", "17178803", "conslaw-certificate",
+                     "layer-major-row-major-v1", "a" * 70]),
+)
+json_values = st.recursive(json_scalars, lambda inner: st.one_of(
+    st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=6), inner, max_size=3)),
+    max_leaves=8)
+
+
+def _nodes(obj: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Paths to every node of a JSON tree (the root excluded)."""
+    out = []
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            out.append((*path, k))
+            out.extend(_nodes(v, (*path, k)))
+    elif isinstance(obj, list):
+        for i, v in enumerate(obj):
+            out.append((*path, i))
+            out.extend(_nodes(v, (*path, i)))
+    return out
+
+
+def _get(obj: Any, path: tuple[Any, ...]) -> Any:
+    for k in path:
+        obj = obj[k]
+    return obj
+
+
+def _retype(x: Any) -> Any:
+    """The same value as another JSON type, where there is one."""
+    if isinstance(x, bool):
+        return int(x)
+    if isinstance(x, int):
+        return [str(x), float(x), x == 1, [x]][abs(x) % 4] if abs(x) < 2**53 else str(x)
+    if isinstance(x, float):
+        return int(x) if x == x and abs(x) < 1e300 else str(x)
+    if isinstance(x, str):
+        try:
+            return int(x)
+        except ValueError:
+            return [x]
+    if isinstance(x, list):
+        return {str(i): v for i, v in enumerate(x)}
+    if isinstance(x, dict):
+        return list(x.values())
+    return 0
+
+
+def _tweak(x: Any, k: int) -> Any:
+    """A small change of a scalar (numbers +-1, strings edited)."""
+    if isinstance(x, bool):
+        return not x
+    if isinstance(x, int):
+        return [x + 1, x - 1, -x, 0, x * 2][k % 5]
+    if isinstance(x, str):
+        edits = [("x1", "x2"), ("^2", "^3"), ("-", "+"), ("1", "2"), ("laws", "involutive"),
+                 ("3", "4"), ("a", "b")]
+        a, b = edits[k % len(edits)]
+        return x.replace(a, b, 1) if a in x else x + b
+    if x is None:
+        return {"rank": 0, "rows": []}
+    return x
+
+
+MUTATIONS = ["replace", "delete", "insert", "retype", "tweak", "nest", "swap", "duplicate"]
+
+
+@st.composite
+def mutated_certificates(draw: st.DrawFn) -> tuple[dict[str, Any], dict[str, Any], list[str]]:
+    """(original, mutated, description) with 1-3 mutations and maybe a recomputed digest."""
+    i = draw(st.integers(0, len(CERT_CASES) - 1))
+    original = json.loads(real_certificate(i))
+    cert = copy.deepcopy(original)
+    log = []
+    for _ in range(draw(st.integers(1, 3))):
+        nodes = _nodes(cert)
+        if not nodes:
+            break
+        path = draw(st.sampled_from(nodes))
+        parent, key = _get(cert, path[:-1]), path[-1]
+        kind = draw(st.sampled_from(MUTATIONS))
+        log.append(f"{kind} at {path}")
+        if kind == "replace":
+            parent[key] = draw(json_values)
+        elif kind == "delete":
+            del parent[key]
+        elif kind == "insert":
+            if isinstance(parent, dict):
+                parent[draw(st.sampled_from(["extra", "rank", "rows", "Digest", "claims "]))] = \
+                    draw(json_values)
+            else:
+                parent.insert(key, draw(json_values))
+        elif kind == "retype":
+            parent[key] = _retype(parent[key])
+        elif kind == "tweak":
+            parent[key] = _tweak(parent[key], draw(st.integers(0, 9)))
+        elif kind == "nest":
+            depth = draw(st.sampled_from([1, 2, 10, 79, 81, 200]))
+            value = parent[key]
+            for _ in range(depth):
+                value = [value]
+            parent[key] = value
+        elif kind == "swap" and isinstance(parent, list) and len(parent) > 1:
+            j = draw(st.integers(0, len(parent) - 1))
+            parent[key], parent[j] = parent[j], parent[key]
+        elif kind == "duplicate" and isinstance(parent, list):
+            parent.insert(key, copy.deepcopy(parent[key]))
+    if draw(st.booleans()):
+        from conslaw_flint.certify import digest
+
+        try:
+            cert["digest"] = digest(cert)
+            log.append("digest recomputed")
+        except (ValueError, TypeError, RecursionError):
+            pass
+    return original, cert, log
+
+
+def check_verdict(verdict: Any, original: dict[str, Any], what: Any) -> None:
+    """Never an internal error; if accepted, exactly the original claims."""
+    assert isinstance(verdict.ok, bool) and isinstance(verdict.reason, str)
+    if currently_in_test_context():
+        event("accepted" if verdict.ok else "rejected: " + " ".join(verdict.reason.split()[:2]))
+    if verdict.ok:
+        assert verdict.claims == original["claims"], ("accepted changed claims", what)
+    else:
+        assert verdict.reason and "\n" not in verdict.reason
+        assert not verdict.reason.startswith(("certificate could not be processed",
+                                              "certificate could not be read")), \
+            ("internal error in the verifier", verdict.reason, what)
+
+
+def timed_verify(data: Any, check_digest: bool = True) -> Any:
+    from conslaw_flint.verify import verify_certificate
+
+    t0 = time.monotonic()
+    verdict = verify_certificate(data, check_digest=check_digest)
+    elapsed = time.monotonic() - t0
+    assert elapsed < VERIFY_SECONDS, f"verification took {elapsed:.1f} s"
+    return verdict
+
+
+@settings(max_examples=12 * BASE)
+@given(mutated_certificates())
+def test_verifier_never_accepts_changed_claims(case: tuple[dict[str, Any], dict[str, Any],
+                                                           list[str]]) -> None:
+    original, cert, log = case
+    note(log)
+    for check_digest in (True, False):
+        snapshot = copy.deepcopy(cert)
+        verdict = timed_verify(cert, check_digest)
+        assert cert == snapshot, "the verifier modified its input"
+        check_verdict(verdict, original, (log, check_digest))
+
+
+@settings(max_examples=6 * BASE)
+@given(i=st.integers(0, len(CERT_CASES) - 1), data=st.data())
+def test_verify_file_on_damaged_text(i: int, data: st.DataObject, tmp_path_factory: Any) -> None:
+    """Byte-level damage (truncation, flips, insertions, deletions) of a certificate file."""
+    from conslaw_flint.verify import verify_file
+
+    original = json.loads(real_certificate(i))
+    raw = bytearray(real_certificate(i).encode())
+    for _ in range(data.draw(st.integers(1, 4), label="edits")):
+        pos = data.draw(st.integers(0, len(raw)), label="position")
+        op = data.draw(st.sampled_from(["flip", "truncate", "insert", "delete"]), label="op")
+        if op == "flip" and pos < len(raw):
+            raw[pos] ^= 1 << data.draw(st.integers(0, 7), label="bit")
+        elif op == "truncate":
+            del raw[pos:]
+        elif op == "insert":
+            raw[pos:pos] = data.draw(st.sampled_from(
+                [b"[", b"]", b"{", b"\"", b",", b"0", b"9" * 5000, b"\xff", b"NaN", b"-", b" "]),
+                label="bytes")
+        elif op == "delete":
+            del raw[pos:pos + data.draw(st.integers(1, 20), label="length")]
+    path = tmp_path_factory.mktemp("fuzz") / "c.json"
+    path.write_bytes(bytes(raw))
+    t0 = time.monotonic()
+    verdict = verify_file(str(path))
+    assert time.monotonic() - t0 < VERIFY_SECONDS
+    check_verdict(verdict, original, bytes(raw[:200]))
+
+
+# ---------------------------------------------------------------------------------------------
+# regression cases (crashes and false accepts found by the fuzzers above)
+
+#: (certificate index, mutation applied to the parsed certificate, recompute digest)
+VERIFY_REGRESSIONS: list[tuple[int, str, Any]] = [
+    # a word nested deeper than the JSON limit, a bool where an int is expected
+    (0, "lie.words.0", [[[[0, 0], 0], 0], 0]),
+    (0, "lie.rank", True),
+    (0, "laws.rank", 2.0),
+    (2, "involutive.rank", "1"),
+    (3, "claims.method", "laws"),
+    (3, "involutive", {"rank": 0, "rows": []}),
+]
+
+
+@pytest.mark.parametrize("index,path,value", VERIFY_REGRESSIONS)
+def test_verifier_regressions(index: int, path: str, value: Any) -> None:
+    from conslaw_flint.certify import digest
+
+    original = json.loads(real_certificate(index))
+    cert = copy.deepcopy(original)
+    *parents, last = path.split(".")
+    node: Any = cert
+    for k in parents:
+        node = node[int(k)] if isinstance(node, list) else node[k]
+    node[int(last) if isinstance(node, list) else last] = value
+    cert["digest"] = digest(cert)
+    verdict = timed_verify(cert)
+    check_verdict(verdict, original, path)
