@@ -46,6 +46,7 @@ from .laws import (
 from .lie import LieResult, Word, lie_closure, random_point, word_to_json
 from .models import CONVENTION, Model
 from .polys import Poly
+from .runtime import gc_paused
 
 FORMAT = "conslaw-certificate"
 VERSION = 1
@@ -230,6 +231,13 @@ def count_laws(model: Model, degree: int = 4, seed: int = 0,
     ``time_limit`` (seconds) and Ctrl-C end the computation cleanly: the result then holds
     the bounds proven so far, with ``interrupted`` or a note saying why it stopped.
     """
+    with gc_paused():
+        return _count_laws(model, degree, seed, max_unknowns, attempts, time_limit, progress)
+
+
+def _count_laws(model: Model, degree: int, seed: int, max_unknowns: int, attempts: int,
+                time_limit: float | None, progress: Callable[[str], None] | None
+                ) -> CountResult:
     t0 = time.monotonic()
     deadline = t0 + time_limit if time_limit else None
     say = progress or (lambda s: None)

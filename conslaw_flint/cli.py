@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from collections.abc import Sequence
 
 from . import __version__
+from .argtypes import check_output_path, positive_float, positive_int
 from .errors import UserError
 
 EXAMPLE = "relu:2,3,4,3"
@@ -28,16 +28,6 @@ def _model(spec: str):  # noqa: ANN202 - returns models.Model
     from .models import build_model
 
     return build_model(spec)
-
-
-def _check_output_path(path: str | None) -> None:
-    if path is None:
-        return
-    folder = os.path.dirname(os.path.abspath(path)) or "."
-    if not os.path.isdir(folder):
-        raise UserError(f"cannot write {path!r}: folder {folder!r} does not exist")
-    if os.path.isdir(path):
-        raise UserError(f"cannot write {path!r}: it is a folder; give a file name")
 
 
 def _progress(args: argparse.Namespace):  # noqa: ANN202
@@ -64,7 +54,8 @@ def cmd_count(args: argparse.Namespace) -> int:
     from .certify import count_laws, write_certificate
     from .report import count_text
 
-    _check_output_path(args.certificate)
+    if args.certificate:
+        check_output_path(args.certificate)
     model = _model(args.model)
     res = count_laws(model, degree=args.degree, seed=args.seed, max_unknowns=args.max_unknowns,
                      time_limit=args.time_limit, progress=_progress(args))
@@ -98,26 +89,6 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return 0 if verdict.ok else 1
 
 
-def _positive_int(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"{v} must be at least 1")
-    return v
-
-
-def _positive_float(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not v > 0:
-        raise argparse.ArgumentTypeError(f"{text} must be positive")
-    return v
-
-
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # one line, exit 2
         print(f"conslaw: {message} (see conslaw --help)", file=sys.stderr)
@@ -138,24 +109,24 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--seed", type=int, default=0, help="seed of points and primes")
         sp.add_argument("--names", action="store_true",
                         help="print network parameters as W1[i,j] / b1[i]")
-        sp.add_argument("--max-unknowns", type=_positive_int, default=DEFAULT_MAX_UNKNOWNS,
+        sp.add_argument("--max-unknowns", type=positive_int, default=DEFAULT_MAX_UNKNOWNS,
                         help="refuse law systems with more unknown coefficients")
         sp.add_argument("--quiet", action="store_true", help="no progress messages")
         sp.add_argument("--debug", action="store_true", help="tracebacks on errors")
 
     sl = sub.add_parser("laws", help="all polynomial laws of a degree (Algorithm 1)")
     sl.add_argument("model")
-    sl.add_argument("--degree", type=_positive_int, required=True)
+    sl.add_argument("--degree", type=positive_int, required=True)
     sl.add_argument("--homogeneous", action="store_true", help="exactly this degree")
     common(sl)
     sl.set_defaults(func=cmd_laws)
 
     sc = sub.add_parser("count", help="certified number of independent laws (Algorithm 2)")
     sc.add_argument("model", nargs="?", default=EXAMPLE)
-    sc.add_argument("--degree", type=_positive_int, default=4,
+    sc.add_argument("--degree", type=positive_int, default=4,
                     help="largest degree of polynomial laws searched (default 4)")
     sc.add_argument("--certificate", metavar="FILE", help="write a certificate (JSON)")
-    sc.add_argument("--time-limit", type=_positive_float, metavar="SECONDS",
+    sc.add_argument("--time-limit", type=positive_float, metavar="SECONDS",
                     help="stop cleanly with the bounds reached so far")
     common(sc)
     sc.set_defaults(func=cmd_count)

@@ -51,6 +51,7 @@ from .fields import FieldFamily, ModTable, TermTable
 from .models import Model
 from .parse import format_polynomial
 from .polys import Monomial, Poly
+from .runtime import gc_paused
 
 DEFAULT_MAX_UNKNOWNS = 3_000_000
 
@@ -476,6 +477,13 @@ def polynomial_laws(model: Model, degree: int, homogeneous: bool = False, seed: 
     gradients of full exact rank at a random rational point: a lower bound on the generic
     rank of the whole basis.  ``deadline`` (a time.monotonic value) raises :class:`TimeUp`.
     """
+    with gc_paused():
+        return _polynomial_laws(model, degree, homogeneous, seed, max_unknowns, max_primes,
+                                deadline)
+
+
+def _polynomial_laws(model: Model, degree: int, homogeneous: bool, seed: int,
+                     max_unknowns: int, max_primes: int, deadline: float | None) -> LawResult:
     if degree < 1:
         raise TooLargeError(f"degree {degree} must be at least 1")
     family = model.family

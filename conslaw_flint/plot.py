@@ -24,13 +24,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from .argtypes import check_output_path, positive_float, positive_int
 from .errors import UserError
 from .export import numpy_map
 from .models import Model, build_model
@@ -334,24 +334,7 @@ def _check_out(path: str) -> None:
     if not path.lower().endswith(FORMATS):
         raise UserError(f"cannot write {path!r}: give a file name ending in "
                         f"{', '.join(FORMATS)}")
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise UserError(f"cannot write {path!r}: folder {folder!r} does not exist")
-    if os.path.isdir(path):
-        raise UserError(f"cannot write {path!r}: it is a folder; give a file name")
-
-
-def _positive(kind: type) -> Callable[[str], Any]:
-    def conv(text: str) -> Any:
-        try:
-            v = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a valid number") from None
-        if not v > 0:
-            raise argparse.ArgumentTypeError(f"{text} must be positive")
-        return v
-
-    return conv
+    check_output_path(path)
 
 
 def cmd_plot(args: argparse.Namespace) -> int:
@@ -375,9 +358,9 @@ def register(sub: argparse._SubParsersAction, common: Callable[[argparse.Argumen
                         "training run (needs matplotlib)")
     sp.add_argument("model")
     sp.add_argument("--out", required=True, metavar="FILE.png", help="image file to write")
-    sp.add_argument("--steps", type=_positive(int), default=DEFAULT_STEPS,
+    sp.add_argument("--steps", type=positive_int, default=DEFAULT_STEPS,
                     help=f"steps of the run with the larger step size (default {DEFAULT_STEPS})")
-    sp.add_argument("--eta", type=_positive(float), default=None,
+    sp.add_argument("--eta", type=positive_float, default=None,
                     help="step size (default: automatic from the Jacobian at theta_0)")
     common(sp)
     sp.set_defaults(func=cmd_plot)

@@ -39,6 +39,7 @@ from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any, TextIO
 
+from .argtypes import check_output_path, positive_float, positive_int
 from .errors import UserError
 
 DIED = "worker process died (killed, or out of memory?)"
@@ -209,11 +210,7 @@ class _Progress:
 
 def _open_out(out: str) -> TextIO:
     """OUT opened for appending, starting on a fresh line (a crash may have cut the last)."""
-    folder = os.path.dirname(os.path.abspath(out))
-    if not os.path.isdir(folder):
-        raise UserError(f"cannot write {out!r}: folder {folder!r} does not exist")
-    if os.path.isdir(out):
-        raise UserError(f"cannot write {out!r}: it is a folder; give a file name")
+    check_output_path(out)
     fh = open(out, "a+")  # noqa: SIM115 - closed by the caller
     if fh.tell() > 0:
         fh.seek(fh.tell() - 1)
@@ -349,26 +346,6 @@ def run_sweep(specs: Iterable[str], jobs: int = 1, out: str | os.PathLike[str] |
 # command line
 
 
-def _jobs(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"{v} must be at least 1")
-    return v
-
-
-def _seconds(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not v > 0:
-        raise argparse.ArgumentTypeError(f"{text} must be positive")
-    return v
-
-
 def _line(row: dict[str, Any]) -> str:
     if "error" in row:
         return f"{row['spec']}: error: {row['error']}"
@@ -413,15 +390,15 @@ def register(sub: Any, common: Callable[[argparse.ArgumentParser], None]) -> Non
                         "file, or one model spec per line), appending one JSON line per case "
                         "to OUT; rerunning skips cases already done.")
     sp.add_argument("file", metavar="FILE")
-    sp.add_argument("--jobs", type=_jobs, default=1, metavar="N",
+    sp.add_argument("--jobs", type=positive_int, default=1, metavar="N",
                     help="worker processes (default 1)")
     sp.add_argument("--out", metavar="OUT.jsonl",
                     help="results file (default: FILE stem + .results.jsonl)")
     sp.add_argument("--dask", metavar="ADDRESS",
                     help="run on this Dask scheduler (workers with --nthreads 1)")
-    sp.add_argument("--degree", type=_jobs, default=4,
+    sp.add_argument("--degree", type=positive_int, default=4,
                     help="largest degree of polynomial laws searched (default 4)")
-    sp.add_argument("--time-limit", type=_seconds, metavar="SECONDS",
+    sp.add_argument("--time-limit", type=positive_float, metavar="SECONDS",
                     help="per case: stop cleanly with the bounds reached so far")
     common(sp)
     sp.set_defaults(func=cmd_sweep)
