@@ -44,6 +44,7 @@ from fractions import Fraction
 from typing import Any
 
 import numpy as np
+from numpy.random import default_rng
 
 from . import linalg, polys
 from .errors import UserError
@@ -243,7 +244,7 @@ class _Samples:
         self.table: ModTable = family.mod_table(p)
         self.points: list[np.ndarray] = []
         self.U: list[np.ndarray] = []  # rows w / t (elementwise), one array per point
-        self.np_rng = np.random.default_rng(rng.getrandbits(64))
+        self.np_rng = default_rng(rng.getrandbits(64))
 
     def ensure(self, rows: int) -> None:
         """Draw points until at least ``rows`` sample rows exist."""

@@ -93,6 +93,10 @@ def kernel_mod(a: np.ndarray, p: int) -> tuple[np.ndarray, list[int], list[int]]
     of these entries.
     """
     n = a.shape[1]
+    if a.size and a.shape[0] >= n:
+        m = to_nmod_mat(a % p, p)
+        if m.rank() == n:  # full column rank: trivial kernel, no echelon form needed
+            return np.zeros((0, n), dtype=np.int64), list(range(n)), []
     r, pivots = rref_mod(a, p)
     free = [j for j in range(n) if j not in set(pivots)]
     basis = np.zeros((len(free), n), dtype=np.int64)
