@@ -370,6 +370,7 @@ class ModTable:
         self.t_field, self.t_comp = table.t_field, table.t_comp
         self.e_term, self.e_var, self.e_exp, self.e_pos = (table.e_term, table.e_var,
                                                            table.e_exp, table.e_pos)
+        self._point: tuple[bytes, np.ndarray, np.ndarray] | None = None  # last point's data
         if table.coef.dtype == np.int64:
             self.t_coef = table.coef % p
         else:
@@ -438,22 +439,34 @@ class ModTable:
                    - np.repeat(np.cumsum(ecnt) - ecnt, ecnt))
         return req, entries
 
+    def _first_derivative_entries(self, x: np.ndarray, fields: np.ndarray
+                                  ) -> tuple[np.ndarray, ...]:
+        """Per entry (request r, term t, variable k, exponent e) of the requested fields:
+        the value c_t e x^m_t / x_k of d_k of the term at x (and 1/x per variable).
+        Monomial values are computed once per point."""
+        p = self.p
+        req, ent = self._requests(fields)
+        key = x.tobytes()
+        if self._point is None or self._point[0] != key:
+            inv_x = np.array([pow(int(v), -1, p) for v in x], dtype=np.int64)
+            self._point = (key, self.monomial_values(x), inv_x)
+        _, mv, inv_x = self._point
+        et, ev, ee = self.e_term[ent], self.e_var[ent], self.e_exp[ent]
+        base = self.t_coef[et] * mv[et] % p * (ee % p) % p * inv_x[ev] % p
+        return req, et, ev, ee, base, inv_x
+
+    def _scatter(self, n: int, req: np.ndarray, et: np.ndarray, ev: np.ndarray,
+                 val: np.ndarray) -> np.ndarray:
+        """Sum entry values into (n, D, D) matrices at [request, component, variable]."""
+        acc = np.zeros(n * self.D * self.D, dtype=np.int64)
+        np.add.at(acc, (req * self.D + self.t_comp[et]) * self.D + ev, val)
+        return (acc % self.p).reshape(n, self.D, self.D)
+
     def jacobians(self, x: np.ndarray, fields: np.ndarray) -> np.ndarray:
         """Jacobian matrices dX_i(x) (shape (n, D, D), [i, comp, var]) of the chosen fields
         (repeats allowed)."""
-        p = self.p
-        out = np.zeros((len(fields), self.D, self.D), dtype=np.int64)
-        req, ent = self._requests(fields)
-        if not len(ent):
-            return out
-        mv = self.monomial_values(x)
-        inv_x = np.array([pow(int(v), -1, p) for v in x], dtype=np.int64)
-        et, ev, ee = self.e_term[ent], self.e_var[ent], self.e_exp[ent]
-        val = self.t_coef[et] * mv[et] % p * (ee % p) % p * inv_x[ev] % p
-        flat = (req * self.D + self.t_comp[et]) * self.D + ev
-        acc = np.zeros(out.size, dtype=np.int64)
-        np.add.at(acc, flat, val)
-        return (acc % p).reshape(out.shape)
+        req, et, ev, _, base, _ = self._first_derivative_entries(x, fields)
+        return self._scatter(len(fields), req, et, ev, base)
 
     def contracted_hessians(self, x: np.ndarray, fields: np.ndarray,
                             vs: np.ndarray) -> np.ndarray:
@@ -465,26 +478,15 @@ class ModTable:
         S = sum_l v_l e_l / x_l, so one pass over the entries suffices.
         """
         p = self.p
-        out = np.zeros((len(fields), self.D, self.D), dtype=np.int64)
-        req, ent = self._requests(fields)
-        if not len(ent):
-            return out
-        mv = self.monomial_values(x)
-        inv_x = np.array([pow(int(t), -1, p) for t in x], dtype=np.int64)
-        et, ev, ee = self.e_term[ent], self.e_var[ent], self.e_exp[ent]
+        req, et, ev, ee, base, inv_x = self._first_derivative_entries(x, fields)
         vl = vs[req, ev] % p * inv_x[ev] % p                      # v_l / x_l per entry
-        # S per (request, term): entries of one request's term are contiguous
-        key = req * len(self.t_field) + et
-        uk, inv = np.unique(key, return_inverse=True)
-        S = np.zeros(len(uk), dtype=np.int64)
+        # S per (request, term)
+        _, inv = np.unique(req * len(self.t_field) + et, return_inverse=True)
+        inv = inv.reshape(-1)
+        S = np.zeros(int(inv.max(initial=-1)) + 1, dtype=np.int64)
         np.add.at(S, inv, vl * (ee % p) % p)
         S %= p
-        base = self.t_coef[et] * mv[et] % p * (ee % p) % p * inv_x[ev] % p
-        val = base * ((S[inv] - vl) % p) % p
-        flat = (req * self.D + self.t_comp[et]) * self.D + ev
-        acc = np.zeros(out.size, dtype=np.int64)
-        np.add.at(acc, flat, val)
-        return (acc % p).reshape(out.shape)
+        return self._scatter(len(fields), req, et, ev, base * ((S[inv] - vl) % p) % p)
 
     def gram_rank(self, x: np.ndarray) -> int:
         """rank mod p of G = J^T J, J the (d, D) matrix of generator values at x.
