@@ -371,6 +371,7 @@ class ModTable:
         self.e_term, self.e_var, self.e_exp, self.e_pos = (table.e_term, table.e_var,
                                                            table.e_exp, table.e_pos)
         self._point: tuple[bytes, np.ndarray, np.ndarray] | None = None  # last point's data
+        self._gram: dict[bytes, int] = {}  # gram_rank per point
         if table.coef.dtype == np.int64:
             self.t_coef = table.coef % p
         else:
@@ -495,6 +496,9 @@ class ModTable:
         thousands of generators).  rank_p(G) <= rank_Q(G) = rank_Q(J) (J is real), so it is a
         lower bound on the rank of the generator values, and D - rank_p(G) an upper bound
         on the rank of any family of vectors orthogonal to them (e.g. law gradients)."""
+        key = x.tobytes()
+        if key in self._gram:
+            return self._gram[key]
         p, D = self.p, self.D
         f, c, v = self.values_coo(x)
         order = np.argsort(f, kind="stable")
@@ -506,4 +510,5 @@ class ModTable:
                                            - np.repeat(np.cumsum(rep) - rep, rep))
         G = np.zeros(D * D, dtype=np.int64)
         np.add.at(G, c[first] * D + c[second], v[first] * v[second] % p)
-        return linalg.rank_mod(G.reshape(D, D) % p, p)
+        self._gram[key] = linalg.rank_mod(G.reshape(D, D) % p, p)
+        return self._gram[key]
