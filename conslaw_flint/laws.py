@@ -540,7 +540,19 @@ def _polynomial_laws(model: Model, degree: int, homogeneous: bool, seed: int,
                 mats[b] = S_all[:2 * n + extra_rows, c0:c0 + n]
                 c0 += n
             start = stop
+        # small blocks: one vectorised rank check for all blocks of each width; those of full
+        # column rank have no law and need no kernel
+        by_width: dict[int, list[int]] = {}
+        for b, S in mats.items():
+            if S.shape[1] <= 32:
+                by_width.setdefault(S.shape[1], []).append(b)
+        no_kernel: set[int] = set()
+        for bs in by_width.values():
+            full = linalg.full_column_rank_batch(np.stack([mats[b] for b in bs]), p)
+            no_kernel.update(b for b, f in zip(bs, full.tolist(), strict=True) if f)
         for b in pending:
+            if b in no_kernel:
+                continue
             if deadline is not None and time.monotonic() > deadline:
                 raise TimeUp("time limit reached while solving the law system")
             block = blocks[b]

@@ -67,6 +67,41 @@ def from_nmod_mat(m: flint.nmod_mat) -> np.ndarray:
     return np.array([int(x) for x in m.entries()], dtype=np.int64).reshape(rows, cols)
 
 
+def full_column_rank_batch(S: np.ndarray, p: int) -> np.ndarray:
+    """For a stack of matrices S (k, r, n) modulo the prime p: which have rank n.
+
+    Vectorised Gaussian elimination over the whole stack (one pass per column), for the many
+    small blocks of a law system where one FLINT call per block would dominate.
+    """
+    A = S % p
+    k, r, n = A.shape
+    full = np.ones(k, dtype=bool)
+    idx = np.arange(k)
+    for j in range(min(n, r)):
+        nz = A[:, j:, j] != 0
+        full &= nz.any(axis=1)
+        piv = j + nz.argmax(axis=1)
+        row_j, row_p = A[idx, j].copy(), A[idx, piv].copy()
+        A[idx, j], A[idx, piv] = row_p, row_j
+        inv = _powmod_vec(A[idx, j, j], p - 2, p)  # 0 stays 0 for matrices already deficient
+        factor = A[:, j + 1:, j] * inv[:, None] % p
+        A[:, j + 1:, :] = (A[:, j + 1:, :] - factor[:, :, None] * A[:, j:j + 1, :] % p) % p
+    if r < n:
+        full[:] = False
+    return full
+
+
+def _powmod_vec(a: np.ndarray, e: int, p: int) -> np.ndarray:
+    result = np.ones_like(a)
+    base = a % p
+    while e:
+        if e & 1:
+            result = result * base % p
+        base = base * base % p
+        e >>= 1
+    return result
+
+
 def rank_mod(a: np.ndarray, p: int) -> int:
     """Rank of ``a`` modulo the prime p (a lower bound for its rank over Q)."""
     if a.size == 0:

@@ -64,3 +64,18 @@ def test_primitive_integer_vector() -> None:
     v = [Fraction(1, 2), Fraction(-3, 4), Fraction(0)]
     assert linalg.primitive_integer_vector(v) == [2, -3, 0]
     assert linalg.primitive_integer_vector([Fraction(-2), Fraction(4)]) == [1, -2]
+
+
+def test_full_column_rank_batch_matches_flint() -> None:
+    p = 33554393
+    rng = np.random.default_rng(7)
+    for n in (1, 2, 5, 9):
+        stack = []
+        for t in range(40):
+            rank = int(rng.integers(0, n + 1))
+            a = (rng.integers(0, p, size=(2 * n + 3, rank)) @ rng.integers(0, 50, size=(rank, n))
+                 if t % 3 else rng.integers(0, 3, size=(2 * n + 3, n)))
+            stack.append(a % p)
+        got = linalg.full_column_rank_batch(np.stack(stack), p)
+        want = [linalg.rank_mod(a, p) == n for a in stack]
+        assert got.tolist() == want
