@@ -232,8 +232,11 @@ def interaction_graph(supports: Sequence[frozenset[int]],
     for b, dep in enumerate(depends):
         for v in dep:
             by_var.setdefault(v, []).append(b)
-    g.add_edges_from({(min(a, b), max(a, b)) for a, sup in enumerate(supports) for v in sup
-                      for b in by_var.get(v, ()) if a != b})
+    empty: tuple[int, ...] = ()
+    for a, sup in enumerate(supports):
+        nbrs = set().union(*(by_var.get(v, empty) for v in sup))
+        nbrs.discard(a)
+        g.add_edges_from((a, b) for b in nbrs)
     return g
 
 
