@@ -130,28 +130,34 @@ def _peak_mib() -> float:
     return rss / (1024.0 * 1024.0) if sys.platform == "darwin" else rss / 1024.0
 
 
-def _child(case: Case, seed: int, conn: Connection) -> None:
-    """Run one case and send its row through ``conn`` (in a spawned process)."""
+def _child(case: Case, seed: int, conn: Connection, repeat: int = 1) -> None:
+    """Run one case ``repeat`` times and send its row through ``conn`` (in a spawned
+    process); ``seconds`` is the fastest run, ``first_seconds`` the first (cold) one."""
     try:
         from conslaw_flint.certify import count_laws
         from conslaw_flint.laws import DEFAULT_MAX_UNKNOWNS, polynomial_laws
         from conslaw_flint.models import build_model
 
         row: dict[str, Any] = {}
-        t0 = time.perf_counter()
-        model = build_model(case.spec)
+        times: list[float] = []
+        for _ in range(max(1, repeat)):
+            t0 = time.perf_counter()
+            model = build_model(case.spec)
+            if case.task == "count":
+                res = count_laws(model, seed=seed)
+            else:
+                assert case.degree is not None
+                lres = polynomial_laws(model, case.degree, homogeneous=True, seed=seed,
+                                       max_unknowns=DEFAULT_MAX_UNKNOWNS)
+            times.append(time.perf_counter() - t0)
+        seconds = min(times)
+        row["first_seconds"] = times[0]
         if case.task == "count":
-            res = count_laws(model, seed=seed)
-            seconds = time.perf_counter() - t0
             row.update(laws=res.laws_lower if res.certified else None,
                        laws_lower=res.laws_lower, laws_upper=res.laws_upper,
                        certified=res.certified, method=res.method,
                        lie_rank=res.lie_rank_lower, level_ranks=list(res.lie.level_ranks))
         else:
-            assert case.degree is not None
-            lres = polynomial_laws(model, case.degree, homogeneous=True, seed=seed,
-                                   max_unknowns=DEFAULT_MAX_UNKNOWNS)
-            seconds = time.perf_counter() - t0
             row.update(laws=len(lres.basis), independent=len(lres.independent),
                        certified=None, unknowns=lres.unknowns)
         row.update(D=model.D, d=model.d, seconds=seconds, peak_mib=_peak_mib())
@@ -163,11 +169,11 @@ def _child(case: Case, seed: int, conn: Connection) -> None:
         conn.close()
 
 
-def run_case(case: Case, seed: int, timeout: float | None) -> dict[str, Any]:
+def run_case(case: Case, seed: int, timeout: float | None, repeat: int = 1) -> dict[str, Any]:
     """Run ``case`` in a fresh spawned process; return its row (with ``error`` on failure)."""
     ctx = mp.get_context("spawn")
     parent, child = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_child, args=(case, seed, child), daemon=True)
+    proc = ctx.Process(target=_child, args=(case, seed, child, repeat), daemon=True)
     wall0 = time.perf_counter()
     proc.start()
     child.close()
@@ -307,14 +313,20 @@ def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def run_suite(suite: str, seed: int, limit: int | None, timeout: float | None,
-              verbose: bool) -> dict[str, Any]:
-    """Run every case of ``suite`` (the first ``limit`` ones) sequentially."""
+              verbose: bool, repeat: int | None = None) -> dict[str, Any]:
+    """Run every case of ``suite`` (the first ``limit`` ones) sequentially.
+
+    ``repeat`` runs per case (fastest reported; the first, cold run is kept as
+    ``first_seconds``); by default 3 for the reference suite, whose times are the reference's
+    fastest of 2-3 in-process runs, and 1 elsewhere."""
+    if repeat is None:
+        repeat = 3 if suite == "reference" else 1
     cases = suite_cases(suite)[:limit]
     rows = []
     for i, case in enumerate(cases, 1):
         if verbose:
             print(f"[{suite} {i}/{len(cases)}] {case.spec} ...", file=sys.stderr, flush=True)
-        rows.append(run_case(case, seed, timeout))
+        rows.append(run_case(case, seed, timeout, repeat))
     totals = summarize(rows)
     return {"suite": suite, "seed": seed, "rows": rows, "totals": totals,
             "targets": targets(suite, rows, totals)}
@@ -337,12 +349,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--timeout", type=float, default=1800.0, metavar="SECONDS",
                     help="kill a case after this long (default 1800)")
     ap.add_argument("--quiet", action="store_true", help="no per-case progress on stderr")
+    ap.add_argument("--repeat", type=int, metavar="N",
+                    help="runs per case in its process, fastest reported (default: 3 for the "
+                         "reference suite, as the reference's fastest of 2-3 runs; else 1)")
     args = ap.parse_args(argv)
     suites = SUITES if args.suite == "all" else (args.suite,)
     results = {}
     bad = False
     for suite in suites:
-        res = run_suite(suite, args.seed, args.cases, args.timeout, not args.quiet)
+        res = run_suite(suite, args.seed, args.cases, args.timeout, not args.quiet,
+                        args.repeat)
         results[suite] = res
         print(format_table(suite, res["rows"], res["totals"]), flush=True)
         print()
