@@ -209,15 +209,6 @@ def bracket(X: Mapping[int, Any], Y: Mapping[int, Any]) -> FlintField:
     return {j: v for j, v in out.items() if not v.is_zero()}
 
 
-def field_depends(f: Mapping[int, Any]) -> frozenset[int]:
-    """Variables a FLINT field depends on."""
-    out: set[int] = set()
-    for comp in f.values():
-        degs = comp.degrees()
-        out.update(i for i, e in enumerate(degs) if e > 0)
-    return frozenset(out)
-
-
 def interaction_graph(supports: Sequence[frozenset[int]],
                       depends: Sequence[frozenset[int]]) -> nx.Graph:
     """Graph on field indices: an edge a–b when [Y_a, Y_b] is not structurally zero.

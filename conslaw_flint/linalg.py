@@ -233,15 +233,6 @@ def crt_pair(a1: int, m1: int, a2: int, m2: int) -> tuple[int, int]:
     return a1 + m1 * t, m1 * m2
 
 
-def exact_rank(rows: list[list[Fraction]], ncols: int) -> int:
-    """Rank over Q of a rational matrix (exact, FLINT fmpq_mat)."""
-    if not rows or ncols == 0:
-        return 0
-    m = flint.fmpq_mat(len(rows), ncols, [flint.fmpq(x.numerator, x.denominator)
-                                           for row in rows for x in row])
-    return int(m.rank())
-
-
 def primitive_integer_vector(v: list[Fraction]) -> list[int]:
     """Scale a rational vector to coprime integers with a positive first non-zero entry."""
     den = 1
