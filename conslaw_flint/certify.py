@@ -254,11 +254,16 @@ def _count_laws(model: Model, degree: int, seed: int, max_unknowns: int, attempt
             return
         say(f"polynomial laws of degree <= {k} ({n} unknowns)")
         st["law_result"] = polynomial_laws(model, k, homogeneous=False, seed=seed,
-                                           max_unknowns=max_unknowns, deadline=deadline)
+                                           max_unknowns=max_unknowns, deadline=deadline,
+                                           at=(st["pt"], st["p"]))
         st["laws"] = st["law_result"].basis
         st["degree"] = k
 
     def pick_laws() -> None:
+        lr = st["law_result"]
+        if lr is not None and lr.independence_prime == st["p"] and lr.point == st["pt"]:
+            st["chosen"], st["piv"] = lr.independent, lr.independent_pivots  # done at this point
+            return
         st["chosen"], st["piv"] = law_gradient_pivots(st["laws"], st["pt"], st["p"],
                                                       model.family)
 

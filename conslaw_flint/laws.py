@@ -110,7 +110,8 @@ class LawResult:
     point: list[int]
     unknowns: int
     blocks: int
-    stats: dict[str, Any] = field(default_factory=dict)
+    independent_pivots: list[int] = field(default_factory=list)
+    independence_prime: int | None = None
 
     @property
     def independent_laws(self) -> list[Poly]:
@@ -469,7 +470,8 @@ def _positive_leading(h: Poly) -> Poly:
 
 def polynomial_laws(model: Model, degree: int, homogeneous: bool = False, seed: int = 0,
                     max_unknowns: int = DEFAULT_MAX_UNKNOWNS, max_primes: int = 12,
-                    deadline: float | None = None) -> LawResult:
+                    deadline: float | None = None,
+                    at: tuple[Sequence[int], int] | None = None) -> LawResult:
     """All non-constant polynomial laws of degree <= ``degree`` (exactly ``degree`` when
     ``homogeneous``), as a verified basis over Q, and a maximal independent subfamily.
 
@@ -477,14 +479,17 @@ def polynomial_laws(model: Model, degree: int, homogeneous: bool = False, seed: 
     is complete (see the module docstring for the proof).  The independent subfamily has
     gradients of full exact rank at a random rational point: a lower bound on the generic
     rank of the whole basis.  ``deadline`` (a time.monotonic value) raises :class:`TimeUp`.
+    ``at = (point, prime)`` chooses the point and prime of that rank (a count passes its
+    own, so the independence is computed once); by default both are drawn from the seed.
     """
     with gc_paused():
         return _polynomial_laws(model, degree, homogeneous, seed, max_unknowns, max_primes,
-                                deadline)
+                                deadline, at)
 
 
 def _polynomial_laws(model: Model, degree: int, homogeneous: bool, seed: int,
-                     max_unknowns: int, max_primes: int, deadline: float | None) -> LawResult:
+                     max_unknowns: int, max_primes: int, deadline: float | None,
+                     at: tuple[Sequence[int], int] | None) -> LawResult:
     if degree < 1:
         raise TooLargeError(f"degree {degree} must be at least 1")
     family = model.family
@@ -594,9 +599,15 @@ def _polynomial_laws(model: Model, degree: int, homogeneous: bool, seed: int,
         pending = sorted(still)
         extra_rows *= 2
     basis = sorted((h for r in results for h in r), key=law_order)
-    point, independent = independent_subfamily(basis, model.D, rng, family=family)
+    if at is None:
+        point, independent = independent_subfamily(basis, model.D, rng, family=family)
+        pivots: list[int] = []
+    else:
+        point = list(at[0])
+        independent, pivots = independent_gradients(basis, model.D, point, at[1], family)
     return LawResult(model, degree, homogeneous, basis, independent, seed, primes_used, point,
-                     n_unknowns, len(blocks))
+                     n_unknowns, len(blocks), independent_pivots=pivots,
+                     independence_prime=None if at is None else at[1])
 
 
 def independent_gradients(laws: Sequence[Poly], D: int, point: Sequence[int], p: int,
