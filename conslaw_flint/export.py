@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .parse import join_signed
 from .polys import Poly
 
 if TYPE_CHECKING:  # SymPy is imported on first use: it costs a quarter second
@@ -121,7 +122,7 @@ def to_latex(h: Poly, names: Sequence[str] | None = None) -> str:
     terms = _ordered_terms(h)
     if not terms:
         return "0"
-    parts: list[str] = []
+    parts: list[tuple[bool, str]] = []
     for m, c in terms:
         factors = []
         for v, e in m:
@@ -134,12 +135,8 @@ def to_latex(h: Poly, names: Sequence[str] | None = None) -> str:
                 factors.append(f"{base}^{{{e}}}")
         if abs(c) != 1 or not factors:
             factors.insert(0, _latex_coefficient(c))
-        body = " ".join(factors)
-        if not parts:
-            parts.append("-" + body if c < 0 else body)
-        else:
-            parts.append(("- " if c < 0 else "+ ") + body)
-    return " ".join(parts)
+        parts.append((c < 0, " ".join(factors)))
+    return join_signed(parts)
 
 
 # ---------------------------------------------------------------------------------------------

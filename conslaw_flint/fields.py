@@ -366,6 +366,7 @@ class ModTable:
                                                            table.e_exp, table.e_pos)
         self._point: tuple[bytes, np.ndarray, np.ndarray] | None = None  # last point's data
         self._gram: dict[bytes, int] = {}  # gram_rank per point
+        self._coo: tuple[bytes, tuple[np.ndarray, ...]] | None = None  # last point's values
         if table.coef.dtype == np.int64:
             self.t_coef = table.coef % p
         else:
@@ -389,7 +390,11 @@ class ModTable:
         return vals
 
     def values_coo(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Non-zero values X_i(x)_k mod p as (field, component, value) arrays."""
+        """Non-zero values X_i(x)_k mod p as (field, component, value) arrays (the last
+        point's are kept: level 1 of a closure and :meth:`gram_rank` share them)."""
+        key_x = x.tobytes()
+        if self._coo is not None and self._coo[0] == key_x:
+            return self._coo[1]
         p = self.p
         tv = self.t_coef * self.monomial_values(x) % p
         key = self.t_field * self.D + self.t_comp
@@ -398,7 +403,9 @@ class ModTable:
         np.add.at(acc, inv, tv)
         acc %= p
         nz = acc != 0
-        return uk[nz] // self.D, uk[nz] % self.D, acc[nz]
+        out = (uk[nz] // self.D, uk[nz] % self.D, acc[nz])
+        self._coo = (key_x, out)
+        return out
 
     def values_dense(self, x: np.ndarray, fields: np.ndarray | None = None) -> np.ndarray:
         """Values of the chosen fields (all by default) as a dense (n, D) array."""

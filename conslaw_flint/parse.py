@@ -769,16 +769,27 @@ def format_polynomial(p: Poly, names: Sequence[str] | None = None) -> str:
                                    tuple((v, -e) for v, e in mc[0])))
     if not terms:
         return "0"
-    parts: list[str] = []
+    bodies = []
     for m, c in terms:
         factors = [name(v) if e == 1 else f"{name(v)}^{e}" for v, e in m]
         if abs(c) != 1 or not factors:
             factors.insert(0, _format_coefficient(c))
-        body = "*".join(factors)
+        bodies.append((c < 0, "*".join(factors)))
+    return join_signed(bodies)
+
+
+def join_signed(terms: Sequence[tuple[bool, str]]) -> str:
+    """Join (negative, |term| text) pairs as ``a - b + c`` (a leading ``-`` without space).
+
+    >>> join_signed([(True, "x1"), (False, "2*x2"), (True, "3")])
+    '-x1 + 2*x2 - 3'
+    """
+    parts: list[str] = []
+    for neg, body in terms:
         if not parts:
-            parts.append("-" + body if c < 0 else body)
+            parts.append("-" + body if neg else body)
         else:
-            parts.append(("- " if c < 0 else "+ ") + body)
+            parts.append(("- " if neg else "+ ") + body)
     return " ".join(parts)
 
 
