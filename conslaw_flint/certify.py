@@ -31,7 +31,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import linalg
 from .fields import FieldFamily, bracket, flint_context, to_flint_field
 from .laws import (
     DEFAULT_MAX_UNKNOWNS,
@@ -285,7 +284,7 @@ def _count_laws(model: Model, degree: int, seed: int, max_unknowns: int, attempt
     try:
         for attempt in range(1, attempts + 1):
             sub_seed = rng.getrandbits(32)
-            st["p"] = linalg.random_prime(random.Random(sub_seed))
+            st["p"] = model.family.random_prime(random.Random(sub_seed))
             st["pt"] = random_point(model.D, random.Random(sub_seed + 1), st["p"])
             st["lie"] = None
             if st["degree"] == 0 and degree >= 1:

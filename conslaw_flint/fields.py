@@ -24,6 +24,8 @@ True
 
 from __future__ import annotations
 
+import math
+import random
 from collections.abc import Mapping, Sequence
 from fractions import Fraction
 from typing import Any
@@ -118,6 +120,26 @@ class FieldFamily:
         for comp in self.fields[i].values():
             out |= polys.variables(comp)
         return frozenset(out)
+
+    @property
+    def denominator(self) -> int:
+        """The lcm of the denominators of all coefficients of the generators: a prime p is
+        usable (every coefficient has an image mod p) iff it does not divide it."""
+        if "den" not in self._cache:
+            den = 1
+            polys_ = (self.potentials if self.potentials is not None
+                      else [c for f in self.fields for c in f.values()])
+            for poly in polys_:
+                for c in poly.values():
+                    q = Fraction(c).denominator
+                    if q != 1:
+                        den = den * q // math.gcd(den, q)
+            self._cache["den"] = den
+        return self._cache["den"]
+
+    def random_prime(self, rng: random.Random) -> int:
+        """A random prime (:func:`linalg.random_prime`) dividing no denominator of the input."""
+        return linalg.random_prime(rng, avoid=self.denominator)
 
     def is_zero(self) -> bool:
         return all(not f for f in self.fields)

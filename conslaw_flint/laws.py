@@ -142,12 +142,14 @@ def format_law(h: Poly, names: Sequence[str] | None = None) -> str:
 
 
 def _gf2_reduce(v: int, basis: dict[int, int]) -> int:
-    while v:
-        top = v.bit_length() - 1
-        b = basis.get(top)
-        if b is None:
-            return v
-        v ^= b
+    """The canonical representative of v modulo the GF(2) span of ``basis`` (pivot bit ->
+    vector whose highest set bit is that pivot): the unique element of the coset with no
+    pivot bit set.  Every pivot is cleared, highest first; stopping at the first highest bit
+    that is not a pivot (as an earlier version did) leaves lower pivot bits set, so two
+    unknowns of one block could get different labels."""
+    for top in sorted(basis, reverse=True):
+        if (v >> top) & 1:
+            v ^= basis[top]
     return v
 
 
@@ -461,6 +463,80 @@ def _lift_block(block: Sequence[Monomial], residues: list[tuple[np.ndarray, list
     return out
 
 
+#: most entries of the exact coefficient system of one block solved over Z (the fallback)
+MAX_EXACT_ENTRIES = 20_000_000
+
+
+def block_system(block: Sequence[Monomial], family: FieldFamily
+                 ) -> tuple[list[tuple[int, Monomial]], list[dict[int, int]]]:
+    """The exact coefficient system of the unknowns ``block`` (design.md §3), on the
+    generators scaled to integer coefficients (which does not change the laws): one row per
+    (generator i, monomial beta) with the coefficient of theta^beta in
+    sum_alpha a_alpha <grad theta^alpha, X_i>, as (row keys, rows as {column: entry})."""
+    table = family.term_table()
+    coef = [Fraction(c) for c in table.coef.tolist()] if table.coef.dtype != np.int64 \
+        else [Fraction(int(c)) for c in table.coef]
+    den = [1] * table.n_fields
+    for f, c in zip(table.t_field.tolist(), coef, strict=True):
+        den[f] = den[f] * c.denominator // math.gcd(den[f], c.denominator)
+    monos = table.multisets().tolist()
+    by_comp: dict[int, list[tuple[int, Monomial, int]]] = {}
+    for t, (f, k) in enumerate(zip(table.t_field.tolist(), table.t_comp.tolist(),
+                                   strict=True)):
+        mu = polys.monomial(*((v, 1) for v in monos[t] if v < table.D))
+        by_comp.setdefault(k, []).append((f, mu, int(coef[t] * den[f])))
+    index: dict[tuple[int, Monomial], int] = {}
+    keys: list[tuple[int, Monomial]] = []
+    rows: list[dict[int, int]] = []
+    for j, alpha in enumerate(block):
+        for v, e in alpha:
+            lowered = polys.monomial(*alpha, (v, -1))
+            for f, mu, c in by_comp.get(v, ()):
+                key = (f, polys.mono_mul(lowered, mu))
+                r = index.get(key)
+                if r is None:
+                    r = index[key] = len(rows)
+                    keys.append(key)
+                    rows.append({})
+                rows[r][j] = rows[r].get(j, 0) + e * c
+    return keys, rows
+
+
+def exact_block_laws(block: Sequence[Monomial], family: FieldFamily) -> list[Poly]:
+    """The laws of one block from its exact coefficient system over Z (no sampling, no
+    prime): the kernel in the same reduced form as the modular route (1 at a free column, 0
+    at the others), so both routes give the same basis.  Raises :class:`TooLargeError` when
+    the dense system would exceed :data:`MAX_EXACT_ENTRIES` entries."""
+    import flint
+
+    _, rows = block_system(block, family)
+    n = len(block)
+    if len(rows) * n > MAX_EXACT_ENTRIES:
+        raise TooLargeError(f"a block of {n} unknowns needs an exact system of {len(rows)} x "
+                            f"{n} entries (limit {MAX_EXACT_ENTRIES}); lower --degree")
+    if not rows:
+        R, den, rank = flint.fmpz_mat(0, n), 1, 0
+    else:
+        M = flint.fmpz_mat(len(rows), n)
+        for r, row in enumerate(rows):
+            for j, c in row.items():
+                M[r, j] = c
+        R, den, rank = M.rref()
+    pivots = []
+    for i in range(rank):
+        pivots.append(next(j for j in range(n) if R[i, j] != 0))
+    free = [j for j in range(n) if j not in set(pivots)]
+    out = []
+    for f in free:
+        vec = [Fraction(0)] * n
+        vec[f] = Fraction(1)
+        for i, pc in enumerate(pivots):
+            vec[pc] = Fraction(-int(R[i, f]), int(den))
+        ints = linalg.primitive_integer_vector(vec)
+        out.append(_positive_leading({block[j]: Fraction(c) for j, c in enumerate(ints) if c}))
+    return out
+
+
 def _positive_leading(h: Poly) -> Poly:
     """h or -h, whichever has a positive leading term in printing order (degree first, then
     lexicographic with x1 > x2 > ...)."""
@@ -511,8 +587,14 @@ def _polynomial_laws(model: Model, degree: int, homogeneous: bool, seed: int,
     while pending:
         attempts += 1
         if attempts > max_primes:
-            raise RuntimeError("polynomial_laws: lifting did not converge; please report")
-        p = linalg.random_prime(rng)
+            # the modular route did not settle (coefficients too high for the primes drawn so
+            # far, or unlucky samples): solve the remaining blocks exactly over Z instead
+            for b in pending:
+                if deadline is not None and time.monotonic() > deadline:
+                    raise TimeUp("time limit reached while solving the law system")
+                results[b] = exact_block_laws(blocks[b], family)
+            break
+        p = family.random_prime(rng)
         primes_used.append(p)
         samples = _Samples(family, p, rng)
         still: list[int] = []
@@ -649,5 +731,5 @@ def independent_subfamily(laws: Sequence[Poly], D: int, rng: random.Random,
     """(point, indices): a random integer point and a maximal subfamily of the laws whose
     gradients are independent there (see :func:`independent_gradients`)."""
     point = [rng.randrange(1, 2**bits) * rng.choice((-1, 1)) for _ in range(D)]
-    p = linalg.random_prime(rng)
+    p = family.random_prime(rng) if family is not None else linalg.random_prime(rng)
     return point, independent_gradients(laws, D, point, p, family)[0]

@@ -252,7 +252,7 @@ def lie_closure(family: FieldFamily, seed: int = 0, cap: int | None = None,
     t_start = time.monotonic()
     rng = random.Random(seed)
     D = family.D
-    p = prime if prime is not None else linalg.random_prime(rng)
+    p = prime if prime is not None else family.random_prime(rng)
     pt = list(point) if point is not None else random_point(D, rng, p)
     x = np.array([t % p for t in pt], dtype=np.int64)
     limit = D if cap is None else min(cap, D)

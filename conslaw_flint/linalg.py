@@ -32,11 +32,13 @@ PRIME_BITS = 25
 _CHUNK = 4096
 
 
-def random_prime(rng: random.Random, bits: int = PRIME_BITS) -> int:
-    """A random prime in [2**(bits-1), 2**bits), drawn from ``rng`` (reproducible)."""
+def random_prime(rng: random.Random, bits: int = PRIME_BITS, avoid: int = 1) -> int:
+    """A random prime in [2**(bits-1), 2**bits) that does not divide ``avoid`` (pass the lcm
+    of the input's denominators, so that every coefficient has an image modulo p), drawn from
+    ``rng`` (reproducible)."""
     while True:
         n = rng.randrange(2 ** (bits - 1), 2**bits) | 1
-        if flint.fmpz(n).is_prime():
+        if avoid % n and flint.fmpz(n).is_prime():
             return n
 
 

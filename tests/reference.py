@@ -93,3 +93,54 @@ def sympy_lie_rank(model, point: list[int], levels: int) -> int:  # noqa: ANN001
         level = [sp.expand(br(X, Y)) for X in gens for Y in level]
         allv += [list(Z.subs(subs)) for Z in level]
     return sp.Matrix(allv).rank()
+
+
+def flint_law_space_dim(model, degree: int, homogeneous: bool) -> int:  # noqa: ANN001
+    """Dimension of the space of non-constant polynomial laws of degree <= ``degree`` (or
+    exactly ``degree``) from the *full* coefficient system, without blocks, sampling or
+    primes: one column per unknown monomial alpha holding the coefficients of
+    <grad x^alpha, X_i> for every generator i, ranked exactly over Q with FLINT's fmpq_mat.
+    Built with FLINT polynomial arithmetic, independently of the solver's code."""
+    import itertools
+
+    import flint
+
+    D = model.D
+    ctx = flint.fmpq_mpoly_ctx.get([f"x{i + 1}" for i in range(D)], "lex")
+    xs = ctx.gens()
+    fields = []
+    for f in model.family.fields:
+        comp = {}
+        for k, p in f.items():
+            acc = ctx.from_dict({})
+            for m, c in p.items():
+                t = ctx.constant(flint.fmpq(c.numerator, c.denominator))
+                for v, e in m:
+                    t = t * xs[v] ** e
+                acc = acc + t
+            comp[k] = acc
+        fields.append(comp)
+    degs = [degree] if homogeneous else range(1, degree + 1)
+    columns = []
+    for k in degs:
+        for combo in itertools.combinations_with_replacement(range(D), k):
+            mono = ctx.constant(1)
+            for v in combo:
+                mono = mono * xs[v]
+            col = {}
+            for i, f in enumerate(fields):
+                s = ctx.from_dict({})
+                for v, Xv in f.items():
+                    s = s + mono.derivative(v) * Xv
+                for e, c in s.to_dict().items():
+                    col[(i, e)] = c
+            columns.append(col)
+    rows = sorted({key for col in columns for key in col})
+    if not rows:
+        return len(columns)
+    index = {key: r for r, key in enumerate(rows)}
+    M = flint.fmpq_mat(len(rows), len(columns))
+    for j, col in enumerate(columns):
+        for key, c in col.items():
+            M[index[key], j] = c
+    return len(columns) - M.rank()
