@@ -27,52 +27,15 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from . import linalg
-from .fields import (
-    FieldFamily,
-    ModTable,
-    interaction_graph,
-)
-
-Word = int | tuple["Word", "Word"]
-
-
-def word_to_json(w: Word) -> Any:
-    """A bracket word as nested lists: ``i`` or ``[w1, w2]`` (generator indices 0-based)."""
-    return w if isinstance(w, int) else [word_to_json(w[0]), word_to_json(w[1])]
-
-
-def word_from_json(x: Any) -> Word:
-    """Inverse of :func:`word_to_json`."""
-    if isinstance(x, int):
-        return x
-    return (word_from_json(x[0]), word_from_json(x[1]))
-
-
-def word_str(w: Word) -> str:
-    """Readable form, generators 1-based: ``X3`` or ``[X1, [X2, X3]]``."""
-    return f"X{w + 1}" if isinstance(w, int) else f"[{word_str(w[0])}, {word_str(w[1])}]"
-
-
-@dataclass
-class LieResult:
-    """Lower bound on the generic dimension of the Lie trace, with what proves it."""
-
-    D: int
-    rank: int
-    level_ranks: list[int]
-    words: list[Word]
-    pivots: list[int]
-    point: list[int]
-    prime: int
-    stopped: str
-    seconds: float = 0.0
-    stats: dict[str, Any] = field(default_factory=dict)
+from ..core import budget, linalg
+from ..core.fields import FieldFamily, interaction_graph
+from ..core.tables import ModTable
+from ..errors import TimeUp
+from ..results import LieResult, Word
 
 
 class _Frame:
@@ -144,6 +107,8 @@ class _Jets:
         import flint
 
         D = table.D
+        budget.reserve(len(table.t_field) * (D + 9) * 8, "the Taylor jets of the bracket words",
+                       "lower the model size")
         self.D, self.table, self.p = D, table, p
         self.ctx = flint.nmod_mpoly_ctx.get([f"y{i + 1}" for i in range(D)] + ["s"], p,
                                             ordering="deglex")
@@ -170,6 +135,7 @@ class _Jets:
         terms, fb = self._by_field
         out: dict[int, Any] = {}
         for term in terms[fb[i]:fb[i + 1]].tolist():
+            budget.tick()
             P = self.ctx.constant(int(t.t_coef[term]))
             for e in range(self._e_start[term], self._e_start[term + 1]):
                 v, k = int(t.e_var[e]), int(t.e_exp[e])
@@ -193,6 +159,7 @@ class _Jets:
             acc: dict[int, Any] = {}
             for X, Y, sign in ((A, B, 1), (B, A, -1)):
                 for j, Yj in Y.items():
+                    budget.tick()
                     for k, Xk in X.items():
                         d = Yj.derivative(k)
                         if d.is_zero():
@@ -240,14 +207,29 @@ def random_point(D: int, rng: random.Random, p: int, bits: int = 31) -> list[int
 
 def lie_closure(family: FieldFamily, seed: int = 0, cap: int | None = None,
                 max_level: int = 12, prime: int | None = None, point: Sequence[int] | None = None,
-                progress: Callable[[str], None] | None = None,
-                deadline: float | None = None) -> LieResult:
+                progress: Callable[[str], None] | None = None) -> LieResult:
     """Exact lower bound on dim Lie(V)(t) at a random point (rank modulo a random prime).
 
-    Returns the rank reached after each bracket level, the frame words whose values prove
-    the final rank and their pivot columns.  ``cap``: stop when the rank reaches it (pass
-    D - m when m independent laws are proven).  ``deadline`` (time.monotonic value) ends the
-    closure cleanly with the bound reached so far.
+    Parameters
+    ----------
+    family:
+        The generators (``model.family``).
+    seed, prime, point:
+        The point and prime are drawn from the seed unless given (the prime divides no
+        denominator of the input; every coordinate is non-zero modulo it).
+    cap:
+        Stop when the rank reaches it (pass D - m when m independent laws are proven: then
+        dim Lie(V)(t) <= D - m everywhere).  None: until a level adds nothing.
+    max_level:
+        Most bracket levels.
+
+    Returns
+    -------
+    LieResult
+        The rank reached after each bracket level (a lower bound on dim Lie(V)(point), hence
+        on the generic dimension K*), the frame words whose values prove the final rank, and
+        their pivot columns.  The active time budget ends the closure cleanly with the bound
+        reached so far (``stopped == "time"``); so does Ctrl-C / SIGTERM (``"interrupted"``).
     """
     t_start = time.monotonic()
     rng = random.Random(seed)
@@ -261,43 +243,46 @@ def lie_closure(family: FieldFamily, seed: int = 0, cap: int | None = None,
     ech = linalg.Echelon(D, p)
     stats: dict[str, Any] = {"candidates": [], "pruned": []}
 
-    # ---- level 1: generators
-    f, c, v = table.values_coo(x)
-    d = family.d
-    order = np.argsort(f, kind="stable")
-    f, c, v = f[order], c[order], v[order]
-    bounds = np.searchsorted(f, np.arange(d + 1))
-    big = d > 4 * D + 64
-    if big:
-        target = min(limit, table.gram_rank(x))
-        rows_order = np.array(rng.sample(range(d), d), dtype=np.int64)
-    else:
-        target = limit
-        rows_order = np.arange(d)
-    pos = 0
-    while pos < d and ech.rank < target:
-        size = d if not big else max(2 * (target - ech.rank), 256)
-        chunk = rows_order[pos:pos + size]
-        pos += len(chunk)
-        dense = np.zeros((len(chunk), D), dtype=np.int64)
-        for t, i in enumerate(chunk):
-            lo, hi = bounds[i], bounds[i + 1]
-            dense[t, c[lo:hi]] = v[lo:hi]
-        flags = ech.add_batch(dense, limit=target)
-        for t, new in enumerate(flags):
-            if new:
-                i = int(chunk[t])
-                frame.add(i, dense[t], family.support(i), family.depends(i))
-    stats["candidates"].append(int(pos))
-    level_ranks = [ech.rank]
-    if progress:
-        progress(f"level 1: rank {ech.rank}")
-    new_idx = list(range(len(frame.words)))
-    stopped = "cap" if ech.rank >= limit else "closed"
+    level_ranks: list[int] = []
+    stopped = "closed"
     level = 1
     try:
+        # ---- level 1: generators
+        f, c, v = table.values_coo(x)
+        d = family.d
+        order = np.argsort(f, kind="stable")
+        f, c, v = f[order], c[order], v[order]
+        bounds = np.searchsorted(f, np.arange(d + 1))
+        big = d > 4 * D + 64
+        if big:
+            target = min(limit, table.gram_rank(x))
+            rows_order = np.array(rng.sample(range(d), d), dtype=np.int64)
+        else:
+            target = limit
+            rows_order = np.arange(d)
+        pos = 0
+        while pos < d and ech.rank < target:
+            budget.tick()
+            size = d if not big else max(2 * (target - ech.rank), 256)
+            chunk = rows_order[pos:pos + size]
+            pos += len(chunk)
+            dense = np.zeros((len(chunk), D), dtype=np.int64)
+            for t, i in enumerate(chunk):
+                lo, hi = bounds[i], bounds[i + 1]
+                dense[t, c[lo:hi]] = v[lo:hi]
+            flags = ech.add_batch(dense, limit=target)
+            for t, new in enumerate(flags):
+                if new:
+                    i = int(chunk[t])
+                    frame.add(i, dense[t], family.support(i), family.depends(i))
+        stats["candidates"].append(int(pos))
+        level_ranks = [ech.rank]
+        if progress:
+            progress(f"level 1: rank {ech.rank}")
+        new_idx = list(range(len(frame.words)))
+        stopped = "cap" if ech.rank >= limit else "closed"
         while ech.rank < limit and new_idx:
-            if deadline is not None and time.monotonic() > deadline:
+            if budget.current().expired():
                 stopped = "time"
                 break
             if level >= max_level:
@@ -324,7 +309,7 @@ def lie_closure(family: FieldFamily, seed: int = 0, cap: int | None = None,
             for b, as_ in by_b.items():
                 if ech.rank >= limit:
                     break
-                if deadline is not None and time.monotonic() > deadline:
+                if budget.current().expired():
                     stopped = "time"
                     break
                 Jb = frame.jacobians([b])[0]
@@ -350,6 +335,8 @@ def lie_closure(family: FieldFamily, seed: int = 0, cap: int | None = None,
                 stopped = "cap"
             elif not added:
                 stopped = "closed"
+    except TimeUp:
+        stopped = "time"  # the rank reached so far is still a proven lower bound
     except KeyboardInterrupt:
         stopped = "interrupted"  # the rank reached so far is still a proven lower bound
     # an interrupt between accepting a row and recording its word leaves one extra pivot:

@@ -20,8 +20,8 @@ and count, measured in the worker), or ``{"spec": ..., "error": "one line"}`` fo
 failed (an invalid model, say).  A failed case never stops the others.
 
 The sweep is resumable: on a rerun, specs that already have a successful line in OUT are
-skipped (failed ones are retried).  Exit code 0 when every case has a result, 2 when some case
-failed (its error line is in OUT) or the input is bad.
+skipped (failed ones are retried).  Exit code 0 when every case has a result, 1 when some case
+failed (its error line is in OUT), 2 when the input is bad.
 """
 
 from __future__ import annotations
@@ -39,8 +39,9 @@ from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any, TextIO
 
-from .argtypes import check_output_path, positive_float, positive_int
-from .errors import UserError
+from ..errors import UserError
+from ..io.files import check_output_path
+from .argtypes import positive_float, positive_int
 
 DIED = "worker process died (killed, or out of memory?)"
 
@@ -145,9 +146,9 @@ def run_case(spec: str, degree: int = 4, seed: int = 0, max_unknowns: int | None
     """Count the laws of one model: the ``conslaw count --json`` fields plus ``spec`` and
     ``seconds``, or ``{"spec", "error"}``; never raises for a bad case."""
     try:
-        from .certify import count_laws
-        from .laws import DEFAULT_MAX_UNKNOWNS
-        from .models import build_model
+        from ..algorithms.certify import count_laws
+        from ..algorithms.laws import DEFAULT_MAX_UNKNOWNS
+        from ..models import build_model
 
         t0 = time.perf_counter()
         model = build_model(spec)
@@ -156,7 +157,7 @@ def run_case(spec: str, degree: int = 4, seed: int = 0, max_unknowns: int | None
                          time_limit=time_limit)
         seconds = time.perf_counter() - t0
         row: dict[str, Any] = {"spec": spec}
-        row.update(res.to_json())
+        row.update(res.to_dict())
         row["seconds"] = round(seconds, 3)
         return row
     except Exception as e:  # noqa: BLE001 - one bad case must not stop the sweep
@@ -358,7 +359,7 @@ def _line(row: dict[str, Any]) -> str:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    """``conslaw sweep``: run, print a summary (or the rows as JSON), exit 2 if a case failed."""
+    """``conslaw sweep``: run, print a summary (or the rows as JSON), exit 1 if a case failed."""
     specs = read_specs(args.file)
     out = args.out or default_out(args.file)
     show = not args.json and not args.quiet and sys.stderr.isatty()
@@ -379,7 +380,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     if failed:
         print(f"conslaw: {len(failed)} of {len(rows)} cases failed (error lines in {out})",
               file=sys.stderr)
-        return 2
+        return 1
     return 0
 
 

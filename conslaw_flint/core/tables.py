@@ -1,260 +1,36 @@
-"""Polynomial vector fields: sparse storage, exact Lie brackets, evaluation modulo a prime.
+"""Compiled forms of polynomial families: NumPy term tables, exact and modulo a prime.
 
-A field on R^D is a ``dict`` from component index k (0-based) to a non-zero polynomial X_k;
-components that are zero are not stored (a field of a path lifting has 2-4 non-zero
-components out of D).  A :class:`FieldFamily` is the list of generators X_1..X_d of V.
+These are not a second polynomial type: they are derived from the FLINT polynomials of a
+model (or emitted directly by the network builders, which never need the FLINT form of a
+million-path lifting) and exist because one vectorised pass over all terms of a family beats
+one FLINT call per polynomial by orders of magnitude when the family has thousands of members
+in hundreds of variables (evaluating one FLINT polynomial at a point costs O(D)).
 
-Lie bracket (design.md §1): ``[X, Y] = dY·X - dX·Y``, i.e. component j is
-``sum_k X_k d_k Y_j - Y_k d_k X_j``.  :func:`bracket` computes it exactly on FLINT polynomials
-(``fmpq_mpoly`` over Q, ``nmod_mpoly`` modulo p: the same code serves both rings).
+* :class:`TermTable` -- all terms of a list of fields (or of scalar polynomials, component
+  ``-1``), exact coefficients; :meth:`TermTable.gradient` turns the table of potentials
+  phi_i into the table of their gradient fields.
+* :class:`ModTable` -- a table reduced modulo a prime p: values, Jacobians and contracted
+  Hessians of many fields at a point in a few vectorised passes.
 
-:class:`ModTable` holds all terms of a family as NumPy arrays, so that the values and the
-Jacobian matrices of many fields at a point modulo p cost a few vectorised passes instead of
-one FLINT evaluation (O(D) each) per polynomial.
-
->>> fam = FieldFamily.from_gradients([{((0, 1), (1, 1)): Fraction(1)}], 2)  # phi = x1*x2
->>> fam.fields[0] == {0: {((1, 1),): Fraction(1)}, 1: {((0, 1),): Fraction(1)}}
-True
->>> ctx = flint_context(2)
->>> X = to_flint_field(fam.fields[0], ctx)          # (x2, x1)
->>> Y = {0: ctx.gens()[0]}                            # (x1, 0)
->>> {k: str(v) for k, v in bracket(X, Y).items()}
-{0: 'x2', 1: '-x1'}
+>>> import flint
+>>> from conslaw_flint.core.polynomials import ring
+>>> x1, x2 = ring(["x1", "x2"]).gens()
+>>> phi = TermTable.from_scalars([x1 * x2], 2)       # phi = x1*x2
+>>> grad = phi.gradient()                            # (x2, x1)
+>>> ModTable(grad, 101).values_dense(np.array([3, 5])).tolist()
+[[5, 3]]
 """
 
 from __future__ import annotations
 
-import math
-import random
 from collections.abc import Mapping, Sequence
 from fractions import Fraction
 from typing import Any
 
-import flint
-import networkx as nx
 import numpy as np
 
-from . import linalg, polys
-from .polys import Poly
-
-Field = dict[int, Poly]
-FlintField = dict[int, Any]
-
-
-class FieldFamily:
-    """Generators X_1..X_d of V on R^D, stored sparsely.
-
-    ``potentials`` holds phi_1..phi_d when X_i = grad phi_i (design.md §1), else None; the
-    gradient fields are then derived on first use.
-    """
-
-    def __init__(self, D: int, fields: Sequence[Field] | None = None,
-                 potentials: Sequence[Poly] | None = None) -> None:
-        if fields is None and potentials is None:
-            raise ValueError("a field family needs fields or potentials")
-        self.D = D
-        self.potentials: tuple[Poly, ...] | None = (
-            tuple(potentials) if potentials is not None else None)
-        self._fields: tuple[Field, ...] | None = tuple(fields) if fields is not None else None
-        self._cache: dict[str, Any] = {}
-
-    @property
-    def fields(self) -> tuple[Field, ...]:
-        if self._fields is None:
-            assert self.potentials is not None
-            out = []
-            for p in self.potentials:
-                comps: Field = {}
-                for k in sorted(polys.variables(p)):
-                    dk = polys.derivative(p, k)
-                    if dk:
-                        comps[k] = dk
-                out.append(comps)
-            self._fields = tuple(out)
-        return self._fields
-
-    @property
-    def d(self) -> int:
-        return len(self.potentials) if self.potentials is not None else len(self.fields)
-
-    @staticmethod
-    def from_gradients(phi: Sequence[Poly], D: int) -> FieldFamily:
-        """The family X_i = grad phi_i."""
-        return FieldFamily(D, potentials=[dict(p) for p in phi])
-
-    def term_table(self) -> TermTable:
-        """The exact :class:`TermTable` of the generators (built once)."""
-        if "terms" not in self._cache:
-            if self.potentials is not None:
-                self._cache["terms"] = TermTable.from_potentials(self.potentials, self.D)
-            else:
-                self._cache["terms"] = TermTable.from_fields(self.fields, self.D)
-        return self._cache["terms"]
-
-    def mod_table(self, p: int) -> ModTable:
-        """The :class:`ModTable` of the generators modulo p (cached per prime)."""
-        key = f"table{p}"
-        if key not in self._cache:
-            self._cache[key] = ModTable(self.term_table(), p)
-        return self._cache[key]
-
-    def support(self, i: int) -> frozenset[int]:
-        """Indices of the non-zero components of X_i."""
-        if self._fields is None and self.potentials is not None:
-            # d_k phi has the distinct monomials beta - e_k: non-zero iff x_k occurs in phi
-            return frozenset(polys.variables(self.potentials[i]))
-        return frozenset(self.fields[i])
-
-    def depends(self, i: int) -> frozenset[int]:
-        """Variables that X_i depends on."""
-        if self._fields is None and self.potentials is not None:
-            # x_v occurs in grad phi iff some monomial has x_v squared or x_v times another
-            out = set()
-            for m in self.potentials[i]:
-                if len(m) > 1:
-                    out.update(v for v, _ in m)
-                elif m and m[0][1] > 1:
-                    out.add(m[0][0])
-            return frozenset(out)
-        out: set[int] = set()
-        for comp in self.fields[i].values():
-            out |= polys.variables(comp)
-        return frozenset(out)
-
-    @property
-    def denominator(self) -> int:
-        """The lcm of the denominators of all coefficients of the generators: a prime p is
-        usable (every coefficient has an image mod p) iff it does not divide it."""
-        if "den" not in self._cache:
-            den = 1
-            polys_ = (self.potentials if self.potentials is not None
-                      else [c for f in self.fields for c in f.values()])
-            for poly in polys_:
-                for c in poly.values():
-                    q = Fraction(c).denominator
-                    if q != 1:
-                        den = den * q // math.gcd(den, q)
-            self._cache["den"] = den
-        return self._cache["den"]
-
-    def random_prime(self, rng: random.Random) -> int:
-        """A random prime (:func:`linalg.random_prime`) dividing no denominator of the input."""
-        return linalg.random_prime(rng, avoid=self.denominator)
-
-    def is_zero(self) -> bool:
-        return all(not f for f in self.fields)
-
-    def integer_scaled(self) -> FieldFamily:
-        """The same family with each field scaled to integer coefficients (laws unchanged)."""
-        out = []
-        for f in self.fields:
-            den = 1
-            for comp in f.values():
-                for c in comp.values():
-                    den = den * c.denominator // np.gcd(den, c.denominator)
-            out.append({k: {m: c * den for m, c in comp.items()} for k, comp in f.items()})
-        return FieldFamily(self.D, out)
-
-
-# ---------------------------------------------------------------------------------------------
-# FLINT polynomials
-
-
-def variable_names(D: int) -> list[str]:
-    """Default variable names x1..xD."""
-    return [f"x{i + 1}" for i in range(D)]
-
-
-def flint_context(D: int, p: int | None = None) -> Any:
-    """The FLINT context in x1..xD over Q (``p`` None) or modulo the prime p (cached)."""
-    names = variable_names(D)
-    if p is None:
-        return flint.fmpq_mpoly_ctx.get(names, "lex")
-    return flint.nmod_mpoly_ctx.get(names, p, ordering="lex")
-
-
-def to_flint(poly: Mapping[polys.Monomial, Fraction], ctx: Any) -> Any:
-    """Convert a sparse :data:`Poly` to a FLINT polynomial of ``ctx``."""
-    n = ctx.nvars()
-    if isinstance(ctx, flint.fmpq_mpoly_ctx):
-        conv: Any = lambda c: flint.fmpq(c.numerator, c.denominator)  # noqa: E731
-    else:
-        p = ctx.modulus()
-        conv = lambda c: c.numerator * pow(c.denominator, -1, p) % p  # noqa: E731
-    terms = {}
-    for m, c in poly.items():
-        e = [0] * n
-        for v, k in m:
-            e[v] = k
-        terms[tuple(e)] = conv(c)
-    return ctx.from_dict(terms) if terms else ctx.from_dict({})
-
-
-def from_flint(p: Any) -> Poly:
-    """Convert a FLINT ``fmpq_mpoly``/``fmpz_mpoly`` back to a sparse :data:`Poly`."""
-    out: Poly = {}
-    for e, c in p.to_dict().items():
-        m = tuple((v, k) for v, k in enumerate(e) if k)
-        out[m] = Fraction(int(c.p), int(c.q)) if hasattr(c, "q") else Fraction(int(c))
-    return out
-
-
-def to_flint_field(f: Mapping[int, Poly], ctx: Any) -> FlintField:
-    """Convert a sparse field to FLINT components."""
-    return {k: to_flint(c, ctx) for k, c in f.items()}
-
-
-def bracket(X: Mapping[int, Any], Y: Mapping[int, Any]) -> FlintField:
-    """Exact Lie bracket [X, Y] = dY·X - dX·Y of two sparse FLINT fields.
-
-    Works for any FLINT multivariate ring (over Q or modulo p).  Terms are accumulated per
-    component and zero components are dropped.
-    """
-    out: dict[int, Any] = {}
-
-    def acc(j: int, term: Any) -> None:
-        if j in out:
-            out[j] += term
-        else:
-            out[j] = term
-
-    for j, Yj in Y.items():
-        for k, Xk in X.items():
-            d = Yj.derivative(k)
-            if not d.is_zero():
-                acc(j, Xk * d)
-    for j, Xj in X.items():
-        for k, Yk in Y.items():
-            d = Xj.derivative(k)
-            if not d.is_zero():
-                acc(j, -(Yk * d))
-    return {j: v for j, v in out.items() if not v.is_zero()}
-
-
-def interaction_graph(supports: Sequence[frozenset[int]],
-                      depends: Sequence[frozenset[int]]) -> nx.Graph:
-    """Graph on field indices: an edge a–b when [Y_a, Y_b] is not structurally zero.
-
-    [Y_a, Y_b] = dY_b·Y_a - dY_a·Y_b vanishes identically when no component of Y_a is a
-    variable Y_b depends on and vice versa (disjoint supports): such pairs get no edge.
-    Built through a bipartite field/variable graph so the cost is the number of incidences.
-    """
-    g = nx.Graph()
-    g.add_nodes_from(range(len(supports)))
-    by_var: dict[int, list[int]] = {}
-    for b, dep in enumerate(depends):
-        for v in dep:
-            by_var.setdefault(v, []).append(b)
-    empty: tuple[int, ...] = ()
-    for a, sup in enumerate(supports):
-        nbrs = set().union(*(by_var.get(v, empty) for v in sup))
-        nbrs.discard(a)
-        g.add_edges_from((a, b) for b in nbrs)
-    return g
-
-
-# ---------------------------------------------------------------------------------------------
-# Vectorised evaluation modulo p
+from . import linalg
+from .polynomials import Monomial, terms, to_fraction
 
 
 def _powmod(base: np.ndarray, exp: np.ndarray, p: int) -> np.ndarray:
@@ -296,18 +72,21 @@ class TermTable:
 
     @staticmethod
     def _coefs(values: list[Fraction]) -> np.ndarray:
+        """int64 coefficients when all are small integers, else an object array."""
         if all(c.denominator == 1 and abs(c.numerator) < 2**62 for c in values):
             return np.array([c.numerator for c in values], dtype=np.int64)
         return np.array(values, dtype=object)
 
     @staticmethod
-    def from_fields(fields: Sequence[Mapping[int, Poly]], D: int) -> TermTable:
-        """Table of arbitrary sparse fields."""
+    def from_sparse(items: Sequence[Sequence[tuple[int, Sequence[tuple[Monomial, Any]]]]],
+                    D: int) -> TermTable:
+        """Table of ``items[i]`` = list of (component, list of (monomial, coefficient)); the
+        component is ``-1`` for scalar polynomials."""
         tf, tc, tk, et, ev, ee = [], [], [], [], [], []
         t = 0
-        for i, f in enumerate(fields):
-            for k, comp in f.items():
-                for m, c in comp.items():
+        for i, comps in enumerate(items):
+            for k, ts in comps:
+                for m, c in ts:
                     tf.append(i)
                     tc.append(k)
                     tk.append(Fraction(c))
@@ -317,32 +96,33 @@ class TermTable:
                         ee.append(e)
                     t += 1
         arr = [np.array(a, dtype=np.int64) for a in (tf, tc, et, ev, ee)]
-        return TermTable(D, len(fields), arr[0], arr[1], TermTable._coefs(tk), *arr[2:])
+        return TermTable(D, len(items), arr[0], arr[1], TermTable._coefs(tk), *arr[2:])
 
     @staticmethod
-    def from_potentials(phi: Sequence[Poly], D: int) -> TermTable:
-        """Table of the gradient fields grad phi_i, built from the terms of phi directly:
-        one component term c*e * x^(m - e_v) per (term c x^m of phi, variable v of m)."""
-        pf, pc, et, ev, ee = [], [], [], [], []
-        t = 0
-        for i, poly in enumerate(phi):
-            for m, c in poly.items():
-                pf.append(i)
-                pc.append(c)
-                for v, e in m:
-                    et.append(t)
-                    ev.append(v)
-                    ee.append(e)
-                t += 1
-        pf_a = np.array(pf, dtype=np.int64)
-        et_a, ev_a, ee_a = (np.array(a, dtype=np.int64) for a in (et, ev, ee))
+    def from_fields(fields: Sequence[Mapping[int, Any]], D: int) -> TermTable:
+        """Table of fields given as {component: FLINT polynomial} (or any mapping with
+        ``items()``, e.g. a :class:`~conslaw_flint.core.fields.VectorField`)."""
+        return TermTable.from_sparse([[(k, terms(c)) for k, c in f.items()] for f in fields],
+                                     D)
+
+    @staticmethod
+    def from_scalars(polys: Sequence[Any], D: int) -> TermTable:
+        """Table of scalar FLINT polynomials (component ``-1``), e.g. potentials or laws."""
+        return TermTable.from_sparse([[(-1, terms(q))] for q in polys], D)
+
+    def gradient(self) -> TermTable:
+        """The table of the gradient fields of a table of scalars: one component term
+        c*e * x^(m - e_v) per (term c x^m, variable v of m with exponent e)."""
+        pf_a = self.t_field
+        et_a, ev_a, ee_a = self.e_term, self.e_var, self.e_exp
+        t = self.n_terms
         ncomp = len(et_a)
-        pc_a = TermTable._coefs(pc)
+        pc_a = self.coef
         if pc_a.dtype == np.int64 and np.abs(pc_a).max(initial=0) < 2**40:
             coef = pc_a[et_a] * ee_a
         else:
-            coef = np.array([Fraction(pc[int(t_)]) * int(e) for t_, e in zip(et_a, ee_a,
-                                                                           strict=True)],
+            coef = np.array([Fraction(pc_a[int(t_)]) * int(e) for t_, e in zip(et_a, ee_a,
+                                                                             strict=True)],
                             dtype=object)
         # entries of the new monomials: all entries of the parent term, with the
         # differentiated variable's exponent lowered by one (dropped when it reaches 0)
@@ -355,8 +135,28 @@ class TermTable:
         n_var = ev_a[src]
         n_exp = ee_a[src] - (src == new_term).astype(np.int64)
         keep = n_exp > 0
-        return TermTable(D, len(phi), pf_a[et_a], ev_a.copy(), coef, new_term[keep],
+        return TermTable(self.D, self.n_fields, pf_a[et_a], ev_a.copy(), coef, new_term[keep],
                          n_var[keep], n_exp[keep])
+
+    def nbytes(self) -> int:
+        """Bytes held by the arrays (object coefficients counted at 100 bytes)."""
+        arrays = (self.t_field, self.t_comp, self.e_term, self.e_var, self.e_exp, self.e_pos)
+        coef = self.coef.nbytes if self.coef.dtype == np.int64 else 100 * len(self.coef)
+        return sum(a.nbytes for a in arrays) + coef
+
+    def monomials(self) -> list[Monomial]:
+        """Each term's monomial as a sparse tuple."""
+        out: list[list[tuple[int, int]]] = [[] for _ in range(self.n_terms)]
+        for t, v, e in zip(self.e_term.tolist(), self.e_var.tolist(), self.e_exp.tolist(),
+                           strict=True):
+            out[t].append((v, e))
+        return [tuple(sorted(m)) for m in out]
+
+    def coefficients(self) -> list[Fraction]:
+        """Each term's coefficient as a Fraction."""
+        if self.coef.dtype == np.int64:
+            return [Fraction(int(c)) for c in self.coef.tolist()]
+        return [to_fraction(c) for c in self.coef]
 
     def multisets(self) -> np.ndarray:
         """Monomials as rows of sorted variable indices (with repetition), padded with D."""
@@ -394,11 +194,6 @@ class ModTable:
         else:
             self.t_coef = np.array([c.numerator % p * pow(c.denominator, -1, p) % p
                                     for c in map(Fraction, table.coef)], dtype=np.int64)
-
-    @staticmethod
-    def from_fields(fields: Sequence[Mapping[int, Poly]], D: int, p: int) -> ModTable:
-        """Table of arbitrary sparse fields modulo p."""
-        return ModTable(TermTable.from_fields(fields, D), p)
 
     def monomial_values(self, x: np.ndarray) -> np.ndarray:
         """x^m mod p for every term's monomial."""

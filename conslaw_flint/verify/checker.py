@@ -28,7 +28,7 @@ are checked before use; nothing is ever evaluated as code; a model specification
 file is refused.  Public entry points never raise on bad input: they return a :class:`Verdict`
 with ``ok=False`` and a one-line ``reason``.
 
->>> from conslaw_flint.certify import certificate, count_laws
+>>> from conslaw_flint.algorithms.certify import certificate, count_laws
 >>> from conslaw_flint.models import build_model
 >>> cert = certificate(count_laws(build_model("product:3"), seed=0))
 >>> v = verify_certificate(cert)
@@ -54,8 +54,9 @@ from typing import Any
 
 import flint
 
-from .models import CONVENTION, ModelError, build_model
-from .parse import ParseError, parse_polynomial
+from ..core.polynomials import terms
+from ..io.parse import ParseError, parse_polynomial
+from ..models import CONVENTION, ModelError, build_model
 
 __all__ = [
     "MAX_FILE_BYTES",
@@ -456,9 +457,12 @@ class _Generators:
     """The fields X_i (grad phi_i, or the given fields), built lazily one at a time."""
 
     def __init__(self, model: Any, p: int) -> None:
-        self.phi: tuple[Mapping[Mono, Fraction], ...] | None = model.phi
+        phi = model.phi
+        self.phi: tuple[Mapping[Mono, Fraction], ...] | None = (
+            None if phi is None else tuple(dict(terms(q)) for q in phi))
         self.fields: tuple[Mapping[int, Mapping[Mono, Fraction]], ...] | None = (
-            None if self.phi is not None else tuple(model.family.fields))
+            None if self.phi is not None else
+            tuple({k: dict(terms(c)) for k, c in f.items()} for f in model.fields))
         self.d: int = len(self.phi) if self.phi is not None else len(self.fields or ())
         self.D: int = model.D
         self.p = p
@@ -699,7 +703,7 @@ def _check_laws(laws: Any, gens: _Generators, x: list[int], p: int, D: int
         if type(text) is not str:
             raise CertificateError(f"law {n + 1} must be a string, not {_what(text)}")
         try:
-            h = parse_polynomial(text, nvars=D)
+            h = dict(terms(parse_polynomial(text, nvars=D)))
         except ParseError as e:
             raise CertificateError(f"law {n + 1} is not a polynomial in x1..x{D}: {e}") from None
         # exact identity <grad h, X_i> = 0 for every generator, on integer-scaled copies
@@ -1024,7 +1028,16 @@ def _load(path: str) -> Any:
                                ) from None
 
 
-def verify_file(path: str, check_digest: bool = True) -> Verdict:
+def admissible(cert: dict[str, Any], nbytes: int) -> str:
+    """"" if the verifier accepts the certificate ``cert`` (``nbytes`` long as a file), else
+    the one-line reason it would reject it: what ``conslaw count`` checks before writing."""
+    if nbytes > MAX_FILE_BYTES:
+        return f"the certificate would be {nbytes} bytes, above the verifier's limit"
+    v = verify_certificate(json.loads(json.dumps(cert)))
+    return "" if v.ok else f"the verifier would reject it: {v.reason}"
+
+
+def verify_file(path: str, check_digest: bool = True, rational: bool = False) -> Verdict:
     """Read a certificate file (at most :data:`MAX_FILE_BYTES`) and verify it."""
     try:
         data = _load(path)

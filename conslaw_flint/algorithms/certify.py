@@ -4,7 +4,8 @@ Let K* be the generic dimension of the Lie trace and N = D - K* the number of in
 laws near a generic point (design.md §1).
 
 * **Upper bound on N** (``laws_upper = D - lie_rank_lower``): the rank, modulo a prime, of the
-  values at an integer point of named bracket words (:func:`conslaw_flint.lie.lie_closure`).
+  values at an integer point of named bracket words
+  (:func:`conslaw_flint.algorithms.lie.lie_closure`).
 * **Lower bound on N**, by either
   (a) ``method = "laws"``: m polynomial laws, each verified as an exact identity, whose
       gradients have rank m at the point (a non-zero m x m minor modulo p): N >= m; or
@@ -17,35 +18,40 @@ laws near a generic point (design.md §1).
 When the bounds meet the count is a theorem ("certified"); otherwise both bounds are reported.
 The certificate written by :func:`write_certificate` holds everything
 :mod:`conslaw_flint.verify` needs to re-check each claim independently.
+
+The order of the work (cheap side first): polynomial laws of degree <= 2, then the Lie closure
+capped at D - (proven laws), then laws of higher degree only while the bounds differ, then the
+involutivity certificate, then a fresh point and prime.  Every phase checks the active budget
+(:mod:`conslaw_flint.core.budget`): when the time limit passes, or on Ctrl-C / SIGTERM, the
+result holds the bounds proven so far, with ``interrupted`` and the ``phase``.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
 import random
-import tempfile
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
-from .fields import FieldFamily, bracket, flint_context, to_flint_field
+from ..core import budget
+from ..core.fields import FieldFamily, bracket
+from ..core.polynomials import default_names, to_text
+from ..core.runtime import gc_paused
+from ..errors import TimeUp
+from ..io.files import write_atomic
+from ..models.model import CONVENTION, Model
+from ..results import CountResult, LieResult, Word, word_to_json
+from .checks import SparsePoly
 from .laws import (
     DEFAULT_MAX_UNKNOWNS,
-    LawResult,
-    TimeUp,
     count_unknowns_capped,
     estimate_unknowns,
-    format_law,
     independent_gradients,
     polynomial_laws,
 )
-from .lie import LieResult, Word, lie_closure, random_point, word_to_json
-from .models import CONVENTION, Model
-from .polys import Poly
-from .runtime import gc_paused
+from .lie import lie_closure, random_point
 
 FORMAT = "conslaw-certificate"
 VERSION = 1
@@ -53,77 +59,11 @@ VERSION = 1
 MAX_INVOLUTIVE_RANK = 8
 
 
-@dataclass
-class CountResult:
-    """The two bounds on the number of independent laws and how they were obtained."""
-
-    model: Model
-    lie: LieResult
-    laws: list[Poly]
-    law_pivots: list[int]
-    method: str | None
-    laws_lower: int
-    seed: int
-    degree_reached: int
-    attempts: int
-    seconds: float
-    involutive_rows: list[int] | None = None
-    law_result: LawResult | None = None
-    notes: list[str] = field(default_factory=list)
-    interrupted: bool = False
-
-    @property
-    def D(self) -> int:
-        return self.model.D
-
-    @property
-    def lie_rank_lower(self) -> int:
-        return self.lie.rank
-
-    @property
-    def laws_upper(self) -> int:
-        return self.model.D - self.lie.rank
-
-    @property
-    def lie_rank_upper(self) -> int:
-        return self.model.D - self.laws_lower
-
-    @property
-    def certified(self) -> bool:
-        return self.laws_lower == self.laws_upper
-
-    def _repr_markdown_(self) -> str:
-        from .report import count_markdown
-
-        return count_markdown(self)
-
-    def to_json(self) -> dict[str, Any]:
-        """The JSON contract of ``conslaw count --json``."""
-        return {
-            "model": self.model.spec,
-            "D": self.model.D,
-            "d": self.model.d,
-            "lie_rank_lower": self.lie_rank_lower,
-            "lie_rank_upper": self.lie_rank_upper,
-            "laws_lower": self.laws_lower,
-            "laws_upper": self.laws_upper,
-            "certified": self.certified,
-            "method": self.method if self.certified else None,
-            "laws": [format_law(h) for h in self.laws],
-            "seed": self.seed,
-            "prime": self.lie.prime,
-            "level_ranks": self.lie.level_ranks,
-            "notes": list(self.notes),
-            "interrupted": self.interrupted,
-            "seconds": round(self.seconds, 3),
-        }
-
-
 # ---------------------------------------------------------------------------------------------
 # lower bounds
 
 
-def law_gradient_pivots(laws: Sequence[Poly], point: Sequence[int], p: int,
+def law_gradient_pivots(laws: Sequence[SparsePoly], point: Sequence[int], p: int,
                         family: FieldFamily | None = None) -> tuple[list[int], list[int]]:
     """(independent law indices, pivot columns): a maximal subfamily whose gradients at the
     point are independent modulo p, and columns where their minor is non-zero mod p."""
@@ -146,6 +86,7 @@ def _fraction_free_solve(M: list[list[Any]], rhs: list[list[Any]]) -> tuple[Any,
             A[k], A[piv] = A[piv], A[k]
             sign = -sign
         for i in range(k + 1, n):
+            budget.tick()
             for j in range(k + 1, width):
                 num = A[i][j] * A[k][k] - A[i][k] * A[k][j]
                 A[i][j] = num if prev is None else _exact_div(num, prev)
@@ -178,20 +119,21 @@ def involutive_certificate(family: FieldFamily, words: Sequence[Word], rows: Seq
                            ) -> bool:
     """Exact check of case (b): every generator and every bracket of the fields ``words``
     lies in their span over Q(theta), through the minor on components ``rows``."""
-    ctx = flint_context(family.D)
+    R = family.ring
     cache: dict[Word, dict[int, Any]] = {}
 
     def sym(w: Word) -> dict[int, Any]:
         if w not in cache:
-            cache[w] = (to_flint_field(family.fields[w], ctx) if isinstance(w, int)
+            budget.tick()
+            cache[w] = (dict(family.fields[w].items()) if isinstance(w, int)
                         else bracket(sym(w[0]), sym(w[1])))
         return cache[w]
 
     Y = [sym(w) for w in words]
     r = len(Y)
-    zero = ctx.from_dict({})
+    zero = R.from_dict({})
     M = [[Y[a].get(j, zero) for a in range(r)] for j in rows]
-    targets = [to_flint_field(f, ctx) for f in family.fields]
+    targets = [dict(f.items()) for f in family.fields]
     targets += [bracket(Y[a], Y[b]) for a in range(r) for b in range(a + 1, r)]
     rhs = [[Z.get(j, zero) for Z in targets] for j in rows]
     det, U = _fraction_free_solve(M, rhs)
@@ -203,6 +145,7 @@ def involutive_certificate(family: FieldFamily, words: Sequence[Word], rows: Seq
     for Z in targets:
         comps |= set(Z)
     for c, Z in enumerate(targets):
+        budget.tick()
         for j in comps:
             lhs = Z.get(j, zero) * det
             for a in range(r):
@@ -220,25 +163,47 @@ def involutive_certificate(family: FieldFamily, words: Sequence[Word], rows: Seq
 
 def count_laws(model: Model, degree: int = 4, seed: int = 0,
                max_unknowns: int = DEFAULT_MAX_UNKNOWNS, attempts: int = 3,
-               time_limit: float | None = None,
+               time_limit: float | None = None, max_memory: int | None = None,
                progress: Callable[[str], None] | None = None) -> CountResult:
-    """Certified number of independent conservation laws, or honest bounds.
+    """Certified number of independent conservation laws near a generic point, or honest
+    bounds (design.md §4).
 
-    Polynomial laws of degree <= 2 come first (then <= 3, ..., <= ``degree`` while the bounds
-    differ); the Lie closure stops once its rank reaches D - (proven laws).  When the bounds
-    do not meet, the involutivity certificate is tried, then a fresh point and prime.
-    ``time_limit`` (seconds) and Ctrl-C end the computation cleanly: the result then holds
-    the bounds proven so far, with ``interrupted`` or a note saying why it stopped.
+    Parameters
+    ----------
+    model:
+        The model.
+    degree:
+        Largest degree of the polynomial laws searched for the lower bound.
+    seed:
+        Seed of every random point and prime (reported; the same seed gives the same bits).
+    max_unknowns:
+        Largest polynomial-law system attempted (larger degrees are skipped with a note).
+    attempts:
+        Fresh points and primes tried when the bounds do not meet.
+    time_limit:
+        Seconds; every phase stops within about a second of it and the result holds the
+        bounds proven so far (``interrupted`` True, ``phase`` the phase it was in).
+    max_memory:
+        Bytes; allocations estimated above it are refused (default: half the machine's RAM).
+    progress:
+        Called with one line per step (for progress displays).
+
+    Returns
+    -------
+    CountResult
+        ``laws_lower <= N <= laws_upper``; ``certified`` when they meet.  Ctrl-C and SIGTERM
+        (delivered as KeyboardInterrupt) also return the bounds proven so far.
     """
-    with gc_paused():
-        return _count_laws(model, degree, seed, max_unknowns, attempts, time_limit, progress)
+    b = budget.Budget(time_limit=time_limit,
+                      max_memory=max_memory if max_memory is not None
+                      else budget.current().max_memory)
+    with gc_paused(), b.active():
+        return _count_laws(model, degree, seed, max_unknowns, attempts, progress, b)
 
 
 def _count_laws(model: Model, degree: int, seed: int, max_unknowns: int, attempts: int,
-                time_limit: float | None, progress: Callable[[str], None] | None
-                ) -> CountResult:
+                progress: Callable[[str], None] | None, b: budget.Budget) -> CountResult:
     t0 = time.monotonic()
-    deadline = t0 + time_limit if time_limit else None
     say = progress or (lambda s: None)
     st: dict[str, Any] = {"laws": [], "law_result": None, "degree": 0, "lie": None,
                           "chosen": [], "piv": [], "p": 0, "pt": []}
@@ -250,35 +215,35 @@ def _count_laws(model: Model, degree: int, seed: int, max_unknowns: int, attempt
             notes.append(f"polynomial laws of degree <= {k} skipped: "
                          f"{estimate_unknowns(model.D, k, False)} unknowns exceed "
                          f"--max-unknowns {max_unknowns}")
+            st["blocked"] = True
             return
         say(f"polynomial laws of degree <= {k} ({n} unknowns)")
+        budget.tick(f"polynomial laws of degree <= {k}")
         st["law_result"] = polynomial_laws(model, k, homogeneous=False, seed=seed,
-                                           max_unknowns=max_unknowns, deadline=deadline,
-                                           at=(st["pt"], st["p"]))
-        st["laws"] = st["law_result"].basis
+                                           max_unknowns=max_unknowns, at=(st["pt"], st["p"]))
+        st["laws"] = st["law_result"].sparse
         st["degree"] = k
 
     def pick_laws() -> None:
         lr = st["law_result"]
         if lr is not None and lr.independence_prime == st["p"] and lr.point == st["pt"]:
-            st["chosen"], st["piv"] = lr.independent, lr.independent_pivots  # done at this point
+            st["chosen"], st["piv"] = lr.independent, lr.independent_pivots
             return
+        budget.tick("independence of the laws")
         st["chosen"], st["piv"] = law_gradient_pivots(st["laws"], st["pt"], st["p"],
                                                       model.family)
 
     def snapshot(attempt: int) -> CountResult:
         lie = st["lie"] or LieResult(model.D, 0, [], [], [], list(st["pt"]), st["p"],
                                       "interrupted")
-        indep = [st["laws"][i] for i in st["chosen"]]
+        lr = st["law_result"]
+        indep = [lr.basis[i] for i in st["chosen"]] if lr is not None else []
         return CountResult(model, lie, indep, list(st["piv"]), "laws", len(indep), seed,
-                           st["degree"], attempt, 0.0, law_result=st["law_result"],
-                           notes=notes)
-
-    def out_of_time() -> bool:
-        return deadline is not None and time.monotonic() > deadline
+                           st["degree"], attempt, 0.0, law_result=lr, notes=notes)
 
     best: CountResult | None = None
-    interrupted = False
+    stopped_by: str | None = None
+    phase = None
     rng = random.Random(seed)
     attempt = 0
     try:
@@ -291,13 +256,15 @@ def _count_laws(model: Model, degree: int, seed: int, max_unknowns: int, attempt
                 find_laws(min(2, degree))
             pick_laws()
             say(f"Lie closure (attempt {attempt}, cap {model.D - len(st['chosen'])})")
+            budget.tick("Lie closure")
             st["lie"] = lie_closure(model.family, seed=sub_seed, cap=model.D - len(st["chosen"]),
-                                    prime=st["p"], point=st["pt"], progress=say,
-                                    deadline=deadline)
+                                    prime=st["p"], point=st["pt"], progress=say)
             if st["lie"].stopped == "interrupted":
                 raise KeyboardInterrupt
+            if st["lie"].stopped == "time":
+                raise TimeUp("time limit reached during the Lie closure", "Lie closure")
             while (st["lie"].rank + len(st["chosen"]) < model.D and st["degree"] < degree
-                   and not out_of_time()):
+                   and not st.get("blocked")):
                 before = st["degree"]
                 find_laws(st["degree"] + 1)
                 if st["degree"] == before:
@@ -308,6 +275,7 @@ def _count_laws(model: Model, degree: int, seed: int, max_unknowns: int, attempt
             if (not result.certified and lie.rank <= MAX_INVOLUTIVE_RANK
                     and lie.stopped == "closed"):
                 say("trying the involutivity certificate")
+                budget.tick("involutivity certificate")
                 if involutive_certificate(model.family, lie.words, lie.pivots):
                     result.method = "involutive"
                     result.laws_lower = model.D - lie.rank
@@ -317,23 +285,32 @@ def _count_laws(model: Model, degree: int, seed: int, max_unknowns: int, attempt
                 best = result
             if result.certified:
                 break
-            if out_of_time():
-                notes.append("time limit reached: the bounds are those proven so far")
-                break
-            notes.append(f"attempt {attempt}: bounds {result.laws_lower}..{result.laws_upper} "
-                         "did not meet; retrying with a fresh point and prime")
+            if st["degree"] >= degree and st["lie"].rank + len(st["chosen"]) < model.D:
+                notes.append(f"attempt {attempt}: bounds {result.laws_lower}.."
+                             f"{result.laws_upper} did not meet with polynomial laws of degree "
+                             f"<= {degree}; a higher --degree may find more laws"
+                             if not st.get("blocked") else
+                             f"attempt {attempt}: bounds {result.laws_lower}.."
+                             f"{result.laws_upper} did not meet")
+            if attempt < attempts:
+                notes.append(f"attempt {attempt}: retrying with a fresh point and prime")
     except (KeyboardInterrupt, TimeUp) as e:
-        interrupted = isinstance(e, KeyboardInterrupt)
-        notes.append("interrupted: the bounds are those proven so far" if interrupted
-                     else "time limit reached: the bounds are those proven so far")
+        stopped_by = "signal" if isinstance(e, KeyboardInterrupt) else "time"
+        phase = e.phase if isinstance(e, TimeUp) and e.phase else (b.phase or None)
+        notes.append(("interrupted" if isinstance(e, KeyboardInterrupt) else
+                      "time limit reached") + (f" during {phase}" if phase else "")
+                     + ": the bounds are those proven so far")
         partial = snapshot(max(attempt, 1))
         if best is None or (partial.laws_upper - partial.laws_lower
                             < best.laws_upper - best.laws_lower):
             best = partial
+        best.notes = notes
     assert best is not None
     if not best.certified:
         best.method = None
-    best.interrupted = interrupted
+    best.interrupted = stopped_by is not None
+    best.stopped_by = stopped_by
+    best.phase = phase
     best.seconds = time.monotonic() - t0
     return best
 
@@ -343,8 +320,12 @@ def _count_laws(model: Model, degree: int, seed: int, max_unknowns: int, attempt
 
 
 def certificate(result: CountResult) -> dict[str, Any]:
-    """The certificate of a count as a JSON-ready dict (with its SHA-256 digest)."""
+    """The certificate of a count as a JSON-ready dict (with its SHA-256 digest).
+
+    Polynomials are written in x1..xD (the inline model's names), whatever the model's names.
+    """
     lie = result.lie
+    names = default_names(result.model.D)
     body: dict[str, Any] = {
         "format": FORMAT,
         "version": VERSION,
@@ -363,7 +344,7 @@ def certificate(result: CountResult) -> dict[str, Any]:
         },
         "laws": {
             "rank": len(result.laws),
-            "polynomials": [format_law(h) for h in result.laws],
+            "polynomials": [to_text(h, names) for h in result.laws],
             "pivots": list(result.law_pivots),
         },
         "involutive": None if result.method != "involutive" else {
@@ -390,23 +371,12 @@ def digest(body: dict[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def write_atomic(path: str, text: str) -> None:
-    """Write ``text`` to ``path`` atomically (temporary file in the same folder, then rename):
-    a crash or an interrupt never leaves a partial file."""
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".conslaw-", dir=folder)
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def write_certificate(result: CountResult, path: str) -> dict[str, Any]:
     """Write the certificate of ``result`` to ``path`` (atomically) and return it."""
     cert = certificate(result)
     write_atomic(path, json.dumps(cert, indent=1) + "\n")
     return cert
+
+
+__all__ = ["FORMAT", "MAX_INVOLUTIVE_RANK", "VERSION", "certificate", "count_laws", "digest",
+           "involutive_certificate", "law_gradient_pivots", "write_certificate"]

@@ -30,11 +30,13 @@ from typing import Any
 
 import numpy as np
 
-from .argtypes import check_output_path, positive_float, positive_int
-from .errors import UserError
-from .export import numpy_map
-from .models import Model, build_model
-from .polys import Poly, derivative
+from ..core import budget
+from ..core.polynomials import Poly
+from ..errors import UserError
+from ..io.export import numpy_map
+from ..io.files import check_output_path
+from ..models import Model, build_model
+from .argtypes import positive_float, positive_int
 
 DEFAULT_STEPS = 300
 #: the automatic step size is ETA_SCALE / max(1, ||J(theta_0)||_2^2) (||v(theta_0)|| for fields)
@@ -65,12 +67,12 @@ class Flow:
         if model.phi is not None:
             phi = list(model.phi)
             self._phi = numpy_map(phi)
-            self._jac = numpy_map([derivative(p, k) for p in phi for k in range(D)])
+            self._jac = numpy_map([p.derivative(k) for p in phi for k in range(D)])
             self.target = rng.standard_normal(len(phi))
             self.coeffs = None
         else:
             fields = model.family.fields
-            self._fields = numpy_map([f.get(k, {}) for f in fields for k in range(D)])
+            self._fields = numpy_map([f[k] for f in fields for k in range(D)])
             self.coeffs = rng.standard_normal(len(fields))
             self.target = None
 
@@ -108,7 +110,9 @@ def simulate(flow: Flow, laws: Sequence[Poly], eta: float, steps: int) -> Trajec
     theta = flow.theta0.copy()
     path = [theta.copy()]
     finished = True
-    for _ in range(steps):
+    for k in range(steps):
+        if k % 1000 == 0:
+            budget.tick("the training run of the picture")
         theta = theta + eta * flow.velocity(theta)
         if not np.all(np.isfinite(theta)) or np.abs(theta).max() > 1e8:
             finished = False
@@ -146,10 +150,14 @@ def compute(model: Model, steps: int = DEFAULT_STEPS, eta: float | None = None, 
             max_unknowns: int | None = None) -> PlotData:
     """Lie closure without a cap, the certified count and the two runs (eta, eta/4; the
     second with 4x the steps, so both reach the same time)."""
-    from .certify import count_laws
-    from .laws import DEFAULT_MAX_UNKNOWNS
-    from .lie import lie_closure
+    from ..algorithms.certify import count_laws
+    from ..algorithms.laws import DEFAULT_MAX_UNKNOWNS
+    from ..algorithms.lie import lie_closure
 
+    # the two runs keep their trajectories: (steps + 1) + (4 steps + 1) points of D floats,
+    # plus the laws' values
+    budget.reserve((5 * steps + 2) * (model.D + 8) * 8 * 3, f"the trajectories of {steps} "
+                   "steps", "lower --steps")
     res = count_laws(model, seed=seed, max_unknowns=max_unknowns or DEFAULT_MAX_UNKNOWNS)
     full = lie_closure(model.family, cap=None, prime=res.lie.prime, point=res.lie.point)
     flow = Flow(model, seed)
@@ -161,6 +169,17 @@ def compute(model: Model, steps: int = DEFAULT_STEPS, eta: float | None = None, 
 
 
 def _import_matplotlib() -> Any:
+    import os
+    import tempfile
+
+    home_cfg = os.environ.get("MPLCONFIGDIR") or os.path.join(os.path.expanduser("~"),
+                                                              ".config", "matplotlib")
+    probe = home_cfg if os.path.isdir(home_cfg) else os.path.dirname(home_cfg)
+    while probe and not os.path.isdir(probe):
+        probe = os.path.dirname(probe)
+    if not probe or not os.access(probe, os.W_OK):
+        # a read-only home: matplotlib would fail to create its cache; use a private folder
+        os.environ["MPLCONFIGDIR"] = tempfile.mkdtemp(prefix="conslaw-mpl-")
     try:
         import matplotlib
     except ImportError:
@@ -240,9 +259,9 @@ def figure(data: PlotData, names: Sequence[str] | None = None) -> Any:
         label = "$q = h_1$ (the law)" if m == 1 else \
             f"$q = h_1, \\ldots, h_{{{m}}}$ (the {m} independent laws, one colour each)"
         if names is not None and m <= 3:
-            from .report import display
+            from ..core.polynomials import to_text
 
-            label = "; ".join(f"h_{j + 1} = {_short(display(h, names))}"
+            label = "; ".join(f"h_{j + 1} = {_short(to_text(h, names))}"
                               for j, h in enumerate(data.laws))
         handles.append(Line2D([], [], color=cmap(0), lw=1.1, label=label))
     handles += [Line2D([], [], color="0.3", ls=ls, lw=1.5, label=f"η = {_fmt(run.eta)}"
@@ -304,10 +323,16 @@ def plot_model(model: Model | str, out: str, steps: int = DEFAULT_STEPS,
     plt = _import_matplotlib()
     if isinstance(model, str):
         model = build_model(model)
+    import io
+
+    from ..io.files import write_atomic
+
     data = compute(model, steps, eta, seed, max_unknowns)
     fig = figure(data, names)
-    fig.savefig(out, dpi=110)
+    buf = io.BytesIO()
+    fig.savefig(buf, dpi=110, format=out.rsplit(".", 1)[-1].lower())
     plt.close(fig)
+    write_atomic(out, buf.getvalue())
     return summary(data, out)
 
 
@@ -339,11 +364,16 @@ def _check_out(path: str) -> None:
 
 def cmd_plot(args: argparse.Namespace) -> int:
     """``conslaw plot MODEL --out FILE.png``."""
+    from ..core.polynomials import default_names
+
     _check_out(args.out)
     _import_matplotlib()
-    model = build_model(args.model)
-    info = plot_model(model, args.out, steps=args.steps, eta=args.eta, seed=args.seed,
-                      max_unknowns=args.max_unknowns, names=model.names if args.names else None)
+    mem = args.max_memory if args.max_memory is not None else budget.default_max_memory()
+    with budget.Budget(max_memory=mem).active():
+        model = build_model(args.model)
+        info = plot_model(model, args.out, steps=args.steps, eta=args.eta, seed=args.seed,
+                          max_unknowns=args.max_unknowns,
+                          names=default_names(model.D) if args.index_names else None)
     if args.json:
         print(json.dumps(info, indent=1))
     elif not args.quiet:

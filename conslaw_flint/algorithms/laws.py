@@ -2,25 +2,27 @@
 
 A polynomial h = sum_alpha a_alpha theta^alpha is a law iff every coefficient of every
 polynomial <grad h, X_i> vanishes: a sparse linear system M a = 0 over Q (design.md §3).
+It is solved exactly without a dense solve over the whole system; each shortcut below has
+its invariant written next to it and a test that compares it with the plain computation
+(``tests/algorithms/test_laws_full_system.py``: the full system ranked exactly over Q):
 
-How it is solved exactly without a dense solve over the whole system:
-
-1. **Blocks.**  Unknown theta^alpha meets generator X_i only in the equations of monomials
-   alpha + s, with s = mu - e_k a *shift* of X_i (mu a term of X_i's component k).  Two
-   unknowns share an equation only if alpha - alpha' is a difference of two shifts of one
-   generator.  Hence the parity vector of alpha modulo the GF(2)-span of those differences,
-   together with the total degree when every generator shifts degrees uniformly, is constant
-   on each connected component of the system: the unknowns split into independent blocks
-   (for a ReLU net: one block of squares, every mixed monomial alone).
+1. **Blocks** (:mod:`conslaw_flint.algorithms.blocks`): the system is block diagonal along
+   canonical parity labels; the kernel is the direct sum of the blocks' kernels.
 2. **Rank modulo p by sampling.**  For a point t and a combination w = sum_i c_i X_i(t),
-   sum_alpha a_alpha grad(theta^alpha)(t)·w = 0 is a combination (mod p) of rows of M, so the
-   sampled matrix S of a block satisfies rank_p(S) <= rank_Q(M_block), i.e.
-   dim_Q ker M_block <= dim_p ker S.
+   sum_alpha a_alpha grad(t^alpha)·w is the combination sum_{i,beta} c_i t^beta of the
+   equations (i, beta) -- an integer combination modulo p once the generators are scaled to
+   integers, with p dividing no denominator of the input.  So the sampled matrix S of a block
+   has rank_p(S) <= rank_p(M_block) <= rank_Q(M_block), i.e.
+   dim_Q ker M_block <= dim_p ker S: whatever the samples, dim_p ker S is an upper bound.
 3. **Lift and prove.**  The reduced kernel basis of S is lifted to Q by rational
-   reconstruction (Chinese remaindering over more primes when needed) and every candidate is
-   verified as an exact polynomial identity <grad h, X_i> = 0 for all i.  When the verified
-   laws are as many as dim_p ker S, they are a basis of the block's laws: a proof, not a guess.
-   Otherwise more samples and primes are drawn.
+   reconstruction (Chinese remaindering over the primes drawn so far) and every candidate is
+   verified as an exact polynomial identity <grad h, X_i> = 0 for all i
+   (:class:`~conslaw_flint.algorithms.checks.LawChecker`).  Verified candidates of distinct
+   free columns are independent, so when they are as many as dim_p ker S they span
+   ker_Q M_block: a proof, not a guess.  Otherwise more rows and primes are drawn; after
+   ``max_primes`` rounds the remaining blocks are solved exactly over Z
+   (:func:`exact_block_laws`: fraction-free echelon form of the exact block system), which
+   needs no bound on the height of the coefficients.
 
 The verified basis is returned with primitive integer coefficients in a deterministic order,
 with a maximal subfamily whose gradients have full exact rank at a seeded random rational
@@ -28,41 +30,37 @@ point (a lower bound on the generic rank of the family).
 
 >>> from conslaw_flint.models import build_model
 >>> res = polynomial_laws(build_model("product:3"), 2, homogeneous=True, seed=0)
->>> [format_law(h) for h in res.basis]
+>>> [str(h) for h in res.basis]
 ['x1^2 - x2^2', 'x1^2 - x3^2']
 """
 
 from __future__ import annotations
 
-import itertools
 import math
 import random
 import time
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from fractions import Fraction
-from typing import Any
 
 import numpy as np
 from numpy.random import default_rng
 
-from . import linalg, polys
-from .errors import UserError
-from .fields import FieldFamily, ModTable, TermTable
-from .models import Model
-from .parse import format_polynomial
-from .polys import Monomial, Poly
-from .runtime import gc_paused
+from ..core import budget, linalg
+from ..core.fields import FieldFamily
+from ..core.polynomials import Monomial, from_terms, mono_degree, mono_mul, monomial
+from ..core.runtime import gc_paused
+from ..core.tables import ModTable, TermTable
+from ..errors import TooLargeError
+from ..models.model import Model
+from ..results import LawResult
+from .blocks import blocks_of
+from .checks import LawChecker, SparsePoly
 
 DEFAULT_MAX_UNKNOWNS = 3_000_000
-
-
-class TimeUp(Exception):
-    """Raised when a deadline passes in the middle of a computation."""
-
-
-class TooLargeError(UserError):
-    """The requested computation would not fit: the message gives the estimate and the fix."""
+#: bytes per unknown of the block enumeration (monomial tuples, dictionaries, lists)
+BYTES_PER_UNKNOWN = 400
+#: bytes per entry of a sampled block matrix (NumPy array, its list copy, FLINT's matrix)
+BYTES_PER_SAMPLE_ENTRY = 60
 
 
 def count_unknowns_capped(D: int, degree: int, homogeneous: bool, cap: int) -> int:
@@ -82,7 +80,7 @@ def estimate_unknowns(D: int, degree: int, homogeneous: bool) -> str:
     """The number of unknowns as text: exact below 10^18, else ~10^k (a sum of
     logarithms: never the binomial itself)."""
     n, k = (D - 1, degree) if homogeneous else (D, degree)
-    m, M = min(n, k), max(n, k)  # m <= D - 1 < MAX_PARAMETERS terms; M may be any int
+    m, M = min(n, k), max(n, k)
     log10 = sum(math.log10(M + i) - math.log10(i) for i in range(1, m + 1))
     if log10 < 18:
         return str(count_unknowns(D, degree, homogeneous))
@@ -96,144 +94,6 @@ def count_unknowns(D: int, degree: int, homogeneous: bool) -> int:
     return math.comb(D + degree, degree) - 1
 
 
-@dataclass
-class LawResult:
-    """The polynomial laws of one degree (bound) of a model, with their provenance."""
-
-    model: Model
-    degree: int
-    homogeneous: bool
-    basis: list[Poly]
-    independent: list[int]
-    seed: int
-    primes: list[int]
-    point: list[int]
-    unknowns: int
-    blocks: int
-    independent_pivots: list[int] = field(default_factory=list)
-    independence_prime: int | None = None
-
-    @property
-    def independent_laws(self) -> list[Poly]:
-        return [self.basis[i] for i in self.independent]
-
-    def _repr_markdown_(self) -> str:
-        from .report import laws_markdown
-
-        return laws_markdown(self)
-
-
-def law_order(h: Poly) -> tuple[Any, ...]:
-    """Deterministic order of laws: by degree, then term by term in printing order
-    (x1 > x2 > ... > x10, numerically, not as strings)."""
-    terms = sorted(h.items(), key=lambda mc: (-polys.mono_degree(mc[0]),
-                                              tuple((v, -e) for v, e in mc[0])))
-    return (polys.total_degree(h),
-            tuple((-polys.mono_degree(m), tuple((v, -e) for v, e in m), -c) for m, c in terms))
-
-
-def format_law(h: Poly, names: Sequence[str] | None = None) -> str:
-    """A law as text that :func:`conslaw_flint.parse.parse_polynomial` reads back."""
-    return format_polynomial(h, names)
-
-
-# ---------------------------------------------------------------------------------------------
-# blocks
-
-
-def _gf2_reduce(v: int, basis: dict[int, int]) -> int:
-    """The canonical representative of v modulo the GF(2) span of ``basis`` (pivot bit ->
-    vector whose highest set bit is that pivot): the unique element of the coset with no
-    pivot bit set.  Every pivot is cleared, highest first; stopping at the first highest bit
-    that is not a pivot (as an earlier version did) leaves lower pivot bits set, so two
-    unknowns of one block could get different labels."""
-    for top in sorted(basis, reverse=True):
-        if (v >> top) & 1:
-            v ^= basis[top]
-    return v
-
-
-def _shift_structure(family: FieldFamily) -> tuple[dict[int, int], bool]:
-    """GF(2) basis (pivot bit -> vector) of shift differences, and degree uniformity."""
-    basis: dict[int, int] = {}
-    uniform = True
-
-    def add(v: int) -> None:
-        v = _gf2_reduce(v, basis)
-        if v:
-            top = v.bit_length() - 1
-            # keep the basis reduced: clear this pivot bit from the others
-            for k, b in list(basis.items()):
-                if (b >> top) & 1:
-                    basis[k] = b ^ v
-            basis[top] = v
-
-    def bits(m: Monomial) -> int:
-        out = 0
-        for v, e in m:
-            if e & 1:
-                out |= 1 << v
-        return out
-
-    if family.potentials is not None:
-        # shift of d_k phi's term beta is beta - 2 e_k: parity of beta, degree |beta| - 2
-        for phi in family.potentials:
-            if len(phi) < 2:
-                continue
-            ms = list(phi)
-            b0, d0 = bits(ms[0]), polys.mono_degree(ms[0])
-            for m in ms[1:]:
-                if polys.mono_degree(m) != d0:
-                    uniform = False
-                diff = bits(m) ^ b0
-                if diff:
-                    add(diff)
-    else:
-        for f in family.fields:
-            ref = None
-            for k, comp in f.items():
-                for m in comp:
-                    b = bits(m) ^ (1 << k)
-                    dg = polys.mono_degree(m) - 1
-                    if ref is None:
-                        ref = (b, dg)
-                        continue
-                    if dg != ref[1]:
-                        uniform = False
-                    diff = b ^ ref[0]
-                    if diff:
-                        add(diff)
-    return basis, uniform
-
-
-def _unknowns(D: int, degree: int, homogeneous: bool
-              ) -> Iterator[tuple[Monomial, int, int]]:
-    """Unknown monomials with their degrees and parity bit vectors."""
-    degs = [degree] if homogeneous else range(1, degree + 1)
-    for deg in degs:
-        for combo in itertools.combinations_with_replacement(range(D), deg):
-            bits = 0
-            for v in combo:
-                bits ^= 1 << v
-            yield tuple((v, len(list(g))) for v, g in itertools.groupby(combo)), deg, bits
-
-
-def blocks_of(family: FieldFamily, degree: int, homogeneous: bool) -> list[list[Monomial]]:
-    """Independent blocks of unknown monomials (see the module docstring), deterministic."""
-    basis, uniform = _shift_structure(family)
-    groups: dict[tuple[int, int], list[Monomial]] = {}
-    for m, deg, bits in _unknowns(family.D, degree, homogeneous):
-        key = (deg if uniform else 0,
-               _gf2_reduce(bits, basis) if basis else bits)
-        got = groups.get(key)
-        if got is None:
-            groups[key] = [m]
-        else:
-            got.append(m)
-    # unknowns come in increasing order, so a group's first monomial identifies it
-    return [groups[k] for k in sorted(groups, key=lambda k: (k[0], groups[k][0]))]
-
-
 # ---------------------------------------------------------------------------------------------
 # sampling
 
@@ -244,7 +104,6 @@ class _Samples:
 
     def __init__(self, family: FieldFamily, p: int, rng: random.Random) -> None:
         self.family, self.p, self.rng = family, p, rng
-        self.table: ModTable = family.mod_table(p)
         self.points: list[np.ndarray] = []
         self.U: list[np.ndarray] = []  # rows w / t (elementwise), one array per point
         self.np_rng = default_rng(rng.getrandbits(64))
@@ -255,7 +114,8 @@ class _Samples:
         per_point = min(d, max(rows, 1), D + 8)  # one point gives rank <= D rows
         while sum(u.shape[0] for u in self.U) < rows:
             x = self.np_rng.integers(1, p, size=D, dtype=np.int64)
-            f, c, v = self.table.values_coo(x)
+            budget.tick()
+            f, c, v = family_values(self.family, x, self.p)
             W = np.zeros((per_point, D), dtype=np.int64)
             if d == 1:
                 W[0, c] = v
@@ -327,121 +187,8 @@ def _grouped_product(group: np.ndarray, vals: np.ndarray, n: int, p: int) -> np.
     return out
 
 
-# ---------------------------------------------------------------------------------------------
-# exact verification
-
-
-class LawChecker:
-    """Exact check of <grad h, X_i> = 0 for every generator X_i, over Q.
-
-    Generators are scaled to integer coefficients (which does not change the laws) and so is
-    the law.  All terms of all components are tabulated once: component variable, generator,
-    integer coefficient and the monomial as a sorted list of variable indices.  For a law h,
-    every product (term of d_k h) x (term of X_i,k) becomes one row (generator, monomial,
-    coefficient); rows are grouped by (generator, monomial) and summed with int64 arithmetic
-    whose bound is checked first (exact; Python integers otherwise).  h is a law iff every
-    sum is zero.
-    """
-
-    def __init__(self, family: FieldFamily) -> None:
-        self.D = family.D
-        table = family.term_table()
-        coef = table.coef
-        if coef.dtype != np.int64:
-            # scale each generator by the lcm of its denominators (laws unchanged)
-            den = [1] * table.n_fields
-            for f, c in zip(table.t_field.tolist(), coef, strict=True):
-                q = Fraction(c).denominator
-                den[f] = den[f] * q // math.gcd(den[f], q)
-            ints = [int(Fraction(c) * den[f]) for f, c in zip(table.t_field.tolist(), coef,
-                                                               strict=True)]
-        else:
-            ints = coef.tolist()
-        order = np.argsort(table.t_comp, kind="stable")
-        self.var = table.t_comp[order]
-        self.fld = table.t_field[order]
-        self.coef_py = [ints[t] for t in order.tolist()]
-        self.max_coef = max((abs(c) for c in ints), default=0)
-        self.coef = (np.array(self.coef_py, dtype=np.int64) if self.max_coef < 2**62
-                     else None)
-        self.mono = table.multisets()[order]
-        self.bounds = np.searchsorted(self.var, np.arange(self.D + 1))
-
-    def check(self, h: Poly) -> bool:
-        """True iff h is a conservation law (exact)."""
-        return self.check_many([h])[0]
-
-    def check_many(self, laws: Sequence[Poly]) -> list[bool]:
-        """For each h: True iff h is a conservation law (exact; one vectorised pass)."""
-        g_law, g_var, g_coef, g_mono = [], [], [], []
-        for n, h in enumerate(laws):
-            for m, c in _int_terms(h):
-                flat = [v for v, e in m for _ in range(e)]
-                for k, e in m:
-                    if self.bounds[k] == self.bounds[k + 1]:
-                        continue  # no generator has a component k
-                    pos = flat.index(k)
-                    g_law.append(n)
-                    g_var.append(k)
-                    g_coef.append(c * e)
-                    g_mono.append(flat[:pos] + flat[pos + 1:])
-        ok = [True] * len(laws)
-        if not g_var:
-            return ok
-        gv = np.array(g_var, dtype=np.int64)
-        lo = self.bounds[gv]
-        cnt = self.bounds[gv + 1] - lo
-        rows = int(cnt.sum())
-        gw = max(len(m) for m in g_mono)
-        which = np.repeat(np.arange(len(g_var)), cnt)
-        idx = np.repeat(lo, cnt) + np.arange(rows) - np.repeat(np.cumsum(cnt) - cnt, cnt)
-        gm = np.full((len(g_var), gw), self.D, dtype=np.int64)
-        for r, mono_r in enumerate(g_mono):
-            gm[r, :len(mono_r)] = mono_r
-        mono = np.sort(np.concatenate([gm[which], self.mono[idx]], axis=1), axis=1)
-        law = np.array(g_law, dtype=np.int64)[which]
-        n_fields = int(self.fld.max(initial=0)) + 1
-        base = self.D + 1
-        if len(laws) * n_fields * base ** mono.shape[1] < 2**62:
-            key = law * n_fields + self.fld[idx]   # pack (law, generator, monomial)
-            for j in range(mono.shape[1]):
-                key = key * base + mono[:, j]
-            _, first, inv = np.unique(key, return_index=True, return_inverse=True)
-        else:
-            keys = np.concatenate([law[:, None], self.fld[idx][:, None], mono], axis=1)
-            _, first, inv = np.unique(keys, axis=0, return_index=True, return_inverse=True)
-        inv = inv.reshape(-1)
-        max_g = max(abs(c) for c in g_coef)
-        if self.coef is not None and max_g * self.max_coef * rows < 2**62:
-            gc = np.array(g_coef, dtype=np.int64)
-            sums = np.zeros(len(first), dtype=np.int64)
-            np.add.at(sums, inv, gc[which] * self.coef[idx])
-            bad = np.flatnonzero(sums)
-        else:
-            acc: dict[int, int] = {}
-            for r in range(rows):  # exact fallback with Python integers
-                key_r = int(inv[r])
-                acc[key_r] = acc.get(key_r, 0) + g_coef[int(which[r])] * self.coef_py[int(idx[r])]
-            bad = np.array([k for k, v in acc.items() if v], dtype=np.int64)
-        for n in set(law[first[bad]].tolist()):
-            ok[n] = False
-        return ok
-
-
-def _int_terms(p: Poly) -> list[tuple[Monomial, int]]:
-    """Terms of p scaled by the lcm of its denominators (same zero set of identities)."""
-    den = 1
-    for c in p.values():
-        den = den * c.denominator // math.gcd(den, c.denominator)
-    return [(m, int(c * den)) for m, c in p.items()]
-
-
-# ---------------------------------------------------------------------------------------------
-# the algorithm
-
-
 def _lift_block(block: Sequence[Monomial], residues: list[tuple[np.ndarray, list[int], int]]
-                ) -> list[Poly] | None:
+                ) -> list[SparsePoly] | None:
     """Rational reconstruction (CRT over the primes so far) of a block's kernel basis."""
     free = residues[0][1]
     if any(r[1] != free for r in residues):
@@ -463,6 +210,9 @@ def _lift_block(block: Sequence[Monomial], residues: list[tuple[np.ndarray, list
     return out
 
 
+# ---------------------------------------------------------------------------------------------
+# the exact route (fallback, and the reference of the tests)
+
 #: most entries of the exact coefficient system of one block solved over Z (the fallback)
 MAX_EXACT_ENTRIES = 20_000_000
 
@@ -474,25 +224,24 @@ def block_system(block: Sequence[Monomial], family: FieldFamily
     (generator i, monomial beta) with the coefficient of theta^beta in
     sum_alpha a_alpha <grad theta^alpha, X_i>, as (row keys, rows as {column: entry})."""
     table = family.term_table()
-    coef = [Fraction(c) for c in table.coef.tolist()] if table.coef.dtype != np.int64 \
-        else [Fraction(int(c)) for c in table.coef]
+    coef = table.coefficients()
     den = [1] * table.n_fields
     for f, c in zip(table.t_field.tolist(), coef, strict=True):
         den[f] = den[f] * c.denominator // math.gcd(den[f], c.denominator)
-    monos = table.multisets().tolist()
+    monos = table.monomials()
     by_comp: dict[int, list[tuple[int, Monomial, int]]] = {}
     for t, (f, k) in enumerate(zip(table.t_field.tolist(), table.t_comp.tolist(),
                                    strict=True)):
-        mu = polys.monomial(*((v, 1) for v in monos[t] if v < table.D))
-        by_comp.setdefault(k, []).append((f, mu, int(coef[t] * den[f])))
+        by_comp.setdefault(k, []).append((f, monos[t], int(coef[t] * den[f])))
     index: dict[tuple[int, Monomial], int] = {}
     keys: list[tuple[int, Monomial]] = []
     rows: list[dict[int, int]] = []
     for j, alpha in enumerate(block):
+        budget.tick()
         for v, e in alpha:
-            lowered = polys.monomial(*alpha, (v, -1))
+            lowered = monomial(*alpha, (v, -1))
             for f, mu, c in by_comp.get(v, ()):
-                key = (f, polys.mono_mul(lowered, mu))
+                key = (f, mono_mul(lowered, mu))
                 r = index.get(key)
                 if r is None:
                     r = index[key] = len(rows)
@@ -502,7 +251,7 @@ def block_system(block: Sequence[Monomial], family: FieldFamily
     return keys, rows
 
 
-def exact_block_laws(block: Sequence[Monomial], family: FieldFamily) -> list[Poly]:
+def exact_block_laws(block: Sequence[Monomial], family: FieldFamily) -> list[SparsePoly]:
     """The laws of one block from its exact coefficient system over Z (no sampling, no
     prime): the kernel in the same reduced form as the modular route (1 at a free column, 0
     at the others), so both routes give the same basis.  Raises :class:`TooLargeError` when
@@ -514,6 +263,7 @@ def exact_block_laws(block: Sequence[Monomial], family: FieldFamily) -> list[Pol
     if len(rows) * n > MAX_EXACT_ENTRIES:
         raise TooLargeError(f"a block of {n} unknowns needs an exact system of {len(rows)} x "
                             f"{n} entries (limit {MAX_EXACT_ENTRIES}); lower --degree")
+    budget.reserve(len(rows) * n * 64, "the exact block system", "lower --degree")
     if not rows:
         R, den, rank = flint.fmpz_mat(0, n), 1, 0
     else:
@@ -525,7 +275,8 @@ def exact_block_laws(block: Sequence[Monomial], family: FieldFamily) -> list[Pol
     pivots = []
     for i in range(rank):
         pivots.append(next(j for j in range(n) if R[i, j] != 0))
-    free = [j for j in range(n) if j not in set(pivots)]
+    pivot_set = set(pivots)
+    free = [j for j in range(n) if j not in pivot_set]
     out = []
     for f in free:
         vec = [Fraction(0)] * n
@@ -537,34 +288,82 @@ def exact_block_laws(block: Sequence[Monomial], family: FieldFamily) -> list[Pol
     return out
 
 
-def _positive_leading(h: Poly) -> Poly:
+def _positive_leading(h: SparsePoly) -> SparsePoly:
     """h or -h, whichever has a positive leading term in printing order (degree first, then
     lexicographic with x1 > x2 > ...)."""
-    lead = min(h, key=lambda m: (-polys.mono_degree(m), tuple((v, -e) for v, e in m)))
+    lead = min(h, key=lambda m: (-mono_degree(m), tuple((v, -e) for v, e in m)))
     return h if h[lead] > 0 else {m: -c for m, c in h.items()}
+
+
+def law_order(h: SparsePoly) -> tuple[object, ...]:
+    """Deterministic order of laws: by degree, then term by term in printing order
+    (x1 > x2 > ... > x10, numerically), then by coefficients."""
+    terms = sorted(h.items(), key=lambda mc: (-mono_degree(mc[0]),
+                                              tuple((v, -e) for v, e in mc[0])))
+    return (max(mono_degree(m) for m in h),
+            tuple((-mono_degree(m), tuple((v, -e) for v, e in m), -c) for m, c in terms))
+
+
+def family_values(family: FieldFamily, x: np.ndarray, p: int
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Non-zero values X_i(x)_k mod p as (generator, component, value) arrays: from the
+    potentials' first derivatives for gradient families (O(terms of phi)), from the field
+    table otherwise."""
+    return family.mod_table(p).values_coo(x)
+
+
+# ---------------------------------------------------------------------------------------------
+# the algorithm
 
 
 def polynomial_laws(model: Model, degree: int, homogeneous: bool = False, seed: int = 0,
                     max_unknowns: int = DEFAULT_MAX_UNKNOWNS, max_primes: int = 12,
-                    deadline: float | None = None,
                     at: tuple[Sequence[int], int] | None = None) -> LawResult:
     """All non-constant polynomial laws of degree <= ``degree`` (exactly ``degree`` when
-    ``homogeneous``), as a verified basis over Q, and a maximal independent subfamily.
+    ``homogeneous``), as a verified basis over Q (Algorithm 1 of Marcotte, Gribonval, Peyré
+    2023, done exactly), and a maximal independent subfamily.
 
-    Every returned law satisfies <grad h, X_i> = 0 identically (checked exactly); the basis
-    is complete (see the module docstring for the proof).  The independent subfamily has
-    gradients of full exact rank at a random rational point: a lower bound on the generic
-    rank of the whole basis.  ``deadline`` (a time.monotonic value) raises :class:`TimeUp`.
-    ``at = (point, prime)`` chooses the point and prime of that rank (a count passes its
-    own, so the independence is computed once); by default both are drawn from the seed.
+    Parameters
+    ----------
+    model:
+        The model (its generators X_i).
+    degree, homogeneous:
+        Degree bound K (all laws of degree 1..K), or exactly K.
+    seed:
+        Seed of the random points and primes (reported in the result).
+    max_unknowns:
+        Refuse systems with more unknown coefficients (:class:`TooLargeError`).
+    max_primes:
+        Rounds of the modular route before the exact fallback over Z.
+    at:
+        ``(point, prime)`` of the independence rank (a count passes its own); by default
+        both are drawn from the seed.
+
+    Returns
+    -------
+    LawResult
+        ``basis``: FLINT polynomials in the model's ring, each verified exactly as
+        <grad h, X_i> = 0 for all i; complete (see the module docstring for the proof).
+        ``independent``: a subfamily whose gradients have full exact rank at a random point
+        (a lower bound on the generic rank of the basis).
+
+    Raises
+    ------
+    TooLargeError
+        Too many unknowns, or a block whose matrices exceed the memory budget
+        (:mod:`conslaw_flint.core.budget`).
+    TimeUp
+        The active budget's time limit passed.
     """
-    with gc_paused():
-        return _polynomial_laws(model, degree, homogeneous, seed, max_unknowns, max_primes,
-                                deadline, at)
+    t0 = time.monotonic()
+    with gc_paused(), budget.phase("polynomial laws"):
+        res = _polynomial_laws(model, degree, homogeneous, seed, max_unknowns, max_primes, at)
+    res.seconds = time.monotonic() - t0
+    return res
 
 
 def _polynomial_laws(model: Model, degree: int, homogeneous: bool, seed: int,
-                     max_unknowns: int, max_primes: int, deadline: float | None,
+                     max_unknowns: int, max_primes: int,
                      at: tuple[Sequence[int], int] | None) -> LawResult:
     if degree < 1:
         raise TooLargeError(f"degree {degree} must be at least 1")
@@ -575,11 +374,17 @@ def _polynomial_laws(model: Model, degree: int, homogeneous: bool, seed: int,
             f"degree {degree} in D = {model.D} variables has "
             f"{estimate_unknowns(model.D, degree, homogeneous)} unknown coefficients, above "
             f"the limit {max_unknowns}; lower --degree or raise --max-unknowns")
+    budget.reserve(n_unknowns * BYTES_PER_UNKNOWN, f"the {n_unknowns} unknowns of degree "
+                   f"{degree}", "lower --degree")
     rng = random.Random(seed)
     blocks = blocks_of(family, degree, homogeneous)
+    biggest = max((len(b) for b in blocks), default=0)
+    budget.reserve((2 * biggest + 8) * biggest * BYTES_PER_SAMPLE_ENTRY,
+                   f"the sampled matrix of the largest block ({biggest} unknowns)",
+                   "lower --degree")
     checker = LawChecker(family)
     primes_used: list[int] = []
-    results: list[list[Poly]] = [[] for _ in blocks]
+    results: list[list[SparsePoly]] = [[] for _ in blocks]
     pending = list(range(len(blocks)))
     residues: dict[int, list[tuple[np.ndarray, list[int], int]]] = {b: [] for b in pending}
     extra_rows = 4
@@ -590,15 +395,14 @@ def _polynomial_laws(model: Model, degree: int, homogeneous: bool, seed: int,
             # the modular route did not settle (coefficients too high for the primes drawn so
             # far, or unlucky samples): solve the remaining blocks exactly over Z instead
             for b in pending:
-                if deadline is not None and time.monotonic() > deadline:
-                    raise TimeUp("time limit reached while solving the law system")
+                budget.tick()
                 results[b] = exact_block_laws(blocks[b], family)
             break
         p = family.random_prime(rng)
         primes_used.append(p)
         samples = _Samples(family, p, rng)
         still: list[int] = []
-        lifted: dict[int, list[Poly]] = {}
+        lifted: dict[int, list[SparsePoly]] = {}
         failed: set[int] = set()
         singles = [b for b in pending if len(blocks[b]) == 1]
         if singles:
@@ -619,6 +423,7 @@ def _polynomial_laws(model: Model, degree: int, homogeneous: bool, seed: int,
                 cols += len(blocks[multi[stop]])
                 stop += 1
             group = multi[start:stop]
+            budget.tick()
             rows = 2 * len(blocks[group[-1]]) + extra_rows
             S_all = samples.block_matrix([m for b in group for m in blocks[b]], rows)
             c0 = 0
@@ -640,8 +445,7 @@ def _polynomial_laws(model: Model, degree: int, homogeneous: bool, seed: int,
         for b in pending:
             if b in no_kernel:
                 continue
-            if deadline is not None and time.monotonic() > deadline:
-                raise TimeUp("time limit reached while solving the law system")
+            budget.tick()
             block = blocks[b]
             if len(block) == 1:
                 if b not in survivors:
@@ -680,19 +484,20 @@ def _polynomial_laws(model: Model, degree: int, homogeneous: bool, seed: int,
                 results[b] = cands
         pending = sorted(still)
         extra_rows *= 2
-    basis = sorted((h for r in results for h in r), key=law_order)
+    sparse = sorted((h for r in results for h in r), key=law_order)
     if at is None:
-        point, independent = independent_subfamily(basis, model.D, rng, family=family)
+        point, independent = independent_subfamily(sparse, model.D, rng, family=family)
         pivots: list[int] = []
     else:
         point = list(at[0])
-        independent, pivots = independent_gradients(basis, model.D, point, at[1], family)
+        independent, pivots = independent_gradients(sparse, model.D, point, at[1], family)
+    basis = [from_terms(model.ring, h.items()) for h in sparse]
     return LawResult(model, degree, homogeneous, basis, independent, seed, primes_used, point,
                      n_unknowns, len(blocks), independent_pivots=pivots,
-                     independence_prime=None if at is None else at[1])
+                     independence_prime=None if at is None else at[1], sparse=sparse)
 
 
-def independent_gradients(laws: Sequence[Poly], D: int, point: Sequence[int], p: int,
+def independent_gradients(laws: Sequence[SparsePoly], D: int, point: Sequence[int], p: int,
                           family: FieldFamily | None = None) -> tuple[list[int], list[int]]:
     """(indices, pivot columns): greedily in order, a maximal subfamily of the laws whose
     gradients at the integer point are independent modulo p, and columns on which their
@@ -715,9 +520,9 @@ def independent_gradients(laws: Sequence[Poly], D: int, point: Sequence[int], p:
     chosen: list[int] = []
     chunk = 4096
     for start in range(0, len(laws), chunk):
-        part = [dict(_int_terms(h)) for h in laws[start:start + chunk]]
-        part = [{m: Fraction(c) for m, c in h.items()} for h in part]
-        table = ModTable(TermTable.from_potentials(part, D), p)
+        budget.tick()
+        part = [[(-1, _integer_items(h))] for h in laws[start:start + chunk]]
+        table = ModTable(TermTable.from_sparse(part, D).gradient(), p)
         grads = table.values_dense(x)
         chosen += [start + i for i, new in enumerate(ech.add_batch(grads, limit=limit)) if new]
         if ech.rank >= limit:
@@ -725,7 +530,7 @@ def independent_gradients(laws: Sequence[Poly], D: int, point: Sequence[int], p:
     return chosen, list(ech.pivots)
 
 
-def independent_subfamily(laws: Sequence[Poly], D: int, rng: random.Random,
+def independent_subfamily(laws: Sequence[SparsePoly], D: int, rng: random.Random,
                           bits: int = 30, family: FieldFamily | None = None
                           ) -> tuple[list[int], list[int]]:
     """(point, indices): a random integer point and a maximal subfamily of the laws whose
@@ -733,3 +538,16 @@ def independent_subfamily(laws: Sequence[Poly], D: int, rng: random.Random,
     point = [rng.randrange(1, 2**bits) * rng.choice((-1, 1)) for _ in range(D)]
     p = family.random_prime(rng) if family is not None else linalg.random_prime(rng)
     return point, independent_gradients(laws, D, point, p, family)[0]
+
+
+def _integer_items(h: SparsePoly) -> list[tuple[Monomial, Fraction]]:
+    """Terms of h scaled to integer coefficients (the same gradient directions)."""
+    den = 1
+    for c in h.values():
+        den = den * c.denominator // math.gcd(den, c.denominator)
+    return [(m, c * den) for m, c in h.items()]
+
+
+__all__ = ["DEFAULT_MAX_UNKNOWNS", "LawResult", "block_system", "count_unknowns",
+           "count_unknowns_capped", "estimate_unknowns", "exact_block_laws",
+           "independent_gradients", "independent_subfamily", "law_order", "polynomial_laws"]

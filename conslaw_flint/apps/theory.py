@@ -19,17 +19,17 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from fractions import Fraction
 
-from .certify import CountResult, certificate, count_laws, law_gradient_pivots, write_atomic
-from .errors import UserError
-from .export import to_latex
-from .laws import LawChecker
-from .lie import lie_closure, word_str
-from .models import CONVENTION, Model, build_model
-from .parse import parse_polynomial
-from .polys import Poly
-from .report import count_verdict
+from ..algorithms.certify import certificate, count_laws
+from ..algorithms.checks import LawChecker
+from ..algorithms.laws import independent_gradients
+from ..algorithms.lie import lie_closure
+from ..core.polynomials import Poly, terms, to_latex
+from ..errors import UserError
+from ..io.files import write_atomic
+from ..io.parse import parse_polynomial
+from ..models import CONVENTION, Model, build_model
+from ..results import CountResult, word_str
 
 DEFAULT_OUT = "theory"
 INDEX = "README.md"
@@ -111,57 +111,35 @@ EXAMPLES: tuple[Example, ...] = (
 # the families of laws from the literature, built from the parameter names
 
 
-def _index(model: Model) -> dict[str, int]:
-    return {n: i for i, n in enumerate(model.names)}
-
-
-def _add(acc: Poly, mono: tuple[tuple[int, int], ...], c: int) -> None:
-    v = acc.get(mono, Fraction(0)) + c
-    if v:
-        acc[mono] = v
-    else:
-        acc.pop(mono, None)
-
-
-def _pair(i: int, j: int) -> tuple[tuple[int, int], ...]:
-    return ((i, 2),) if i == j else tuple(sorted(((i, 1), (j, 1))))
-
-
 def known_laws(ex: Example, model: Model) -> list[Poly] | None:
-    """The literature's family of polynomial laws for the example (or None)."""
+    """The literature's family of polynomial laws for the example (or None), as FLINT
+    polynomials in the model's ring, built from the parameter names."""
     if ex.known is None:
         return None
     if isinstance(ex.known, tuple):
-        return [parse_polynomial(t, nvars=model.D) for t in ex.known]
+        return [parse_polynomial(t, names=model.names) for t in ex.known]
+    g = model.gens()
     if model.kind == "product":
-        return [{((0, 2),): Fraction(1), ((k, 2),): Fraction(-1)} for k in range(1, model.D)]
+        return [g[0] ** 2 - g[k] ** 2 for k in range(1, model.D)]
     if model.widths is None:
         return None
-    w, ix, out = model.widths, _index(model), []
+    w, out = model.widths, []
+    ix = {n: i for i, n in enumerate(model.names)}
+
+    def W(lay: int, i: int, j: int) -> Poly:
+        return g[ix[f"W{lay}[{i + 1},{j + 1}]"]]
+
     for lay in range(1, len(w) - 1):
         n_in, n_hid, n_out = w[lay - 1], w[lay], w[lay + 1]
-        W_in = [[ix[f"W{lay}[{i + 1},{a + 1}]"] for a in range(n_hid)] for i in range(n_in)]
-        W_out = [[ix[f"W{lay + 1}[{a + 1},{j + 1}]"] for j in range(n_out)] for a in range(n_hid)]
-        if model.kind == "linear":
-            for a in range(n_hid):
-                for b in range(a, n_hid):
-                    h: Poly = {}
-                    for i in range(n_in):
-                        _add(h, _pair(W_in[i][a], W_in[i][b]), 1)
-                    for j in range(n_out):
-                        _add(h, _pair(W_out[a][j], W_out[b][j]), -1)
-                    out.append(h)
-        else:
-            for a in range(n_hid):
-                h = {}
-                for i in range(n_in):
-                    _add(h, _pair(W_in[i][a], W_in[i][a]), 1)
-                if model.bias:
-                    bi = ix[f"b{lay}[{a + 1}]"]
-                    _add(h, _pair(bi, bi), 1)
-                for j in range(n_out):
-                    _add(h, _pair(W_out[a][j], W_out[a][j]), -1)
-                out.append(h)
+        pairs = ([(a, b) for a in range(n_hid) for b in range(a, n_hid)]
+                 if model.kind == "linear" else [(a, a) for a in range(n_hid)])
+        for a, b in pairs:
+            h = sum((W(lay, i, a) * W(lay, i, b) for i in range(n_in)), model.ring.constant(0))
+            if model.bias and a == b:
+                h += g[ix[f"b{lay}[{a + 1}]"]] ** 2
+            h -= sum((W(lay + 1, a, j) * W(lay + 1, b, j) for j in range(n_out)),
+                     model.ring.constant(0))
+            out.append(h)
     return out
 
 
@@ -184,7 +162,7 @@ def _layout(model: Model, names: Sequence[str]) -> list[str]:
     out = [f"Parameter convention `{CONVENTION}`: layer 0 is the input side; W_l is an "
            "n_{l-1} × n_l matrix; parameters are numbered layer by layer, row-major inside "
            "each W_l, hidden biases after all weights.", ""]
-    ix = _index(model)
+    ix = {n: i for i, n in enumerate(model.names)}
     w = model.widths
     for lay in range(1, len(w)):
         out.append(f"**W{lay}** ({w[lay - 1]} × {w[lay]}): entry [i, j] is the coordinate shown.")
@@ -226,8 +204,8 @@ def _generators(model: Model, names: Sequence[str]) -> list[str]:
     out = [_KIND_TEXT.get(model.kind, model.kind) + "."]
     fam = model.family
     if model.phi is not None:
-        terms = sum(len(p) for p in model.phi)
-        if model.d <= SHOW_MAX_COMPONENTS and terms <= SHOW_MAX_TERMS:
+        n_terms = sum(len(p) for p in model.phi)
+        if model.d <= SHOW_MAX_COMPONENTS and n_terms <= SHOW_MAX_TERMS:
             out.append("")
             for i, p in enumerate(model.phi):
                 out.append(f"$$\\phi_{{{i + 1}}} = {to_latex(p, names)}$$")
@@ -236,11 +214,11 @@ def _generators(model: Model, names: Sequence[str]) -> list[str]:
         out.append("")
         out.append("The generators are the gradient fields X_i = ∇φ_i.")
         return out
-    terms = sum(len(c) for f in fam.fields for c in f.values())
-    if model.d <= SHOW_MAX_COMPONENTS and terms <= SHOW_MAX_TERMS:
+    n_terms = sum(len(c) for f in fam.fields for _, c in f.items())
+    if model.d <= SHOW_MAX_COMPONENTS and n_terms <= SHOW_MAX_TERMS:
         out.append("")
         for i, f in enumerate(fam.fields):
-            comps = ",\\ ".join(to_latex(f.get(k, {}), names) for k in range(model.D))
+            comps = ",\\ ".join(to_latex(f[k], names) for k in range(model.D))
             out.append(f"$$X_{{{i + 1}}} = \\left({comps}\\right)$$")
             out.append("")
         out.pop()
@@ -254,10 +232,10 @@ def _closed_form_check(ex: Example, model: Model, N: int) -> list[str]:
     xs = sympy.symbols(f"x1:{model.D + 1}")
     loc = {f"x{i + 1}": s for i, s in enumerate(xs)}
     hs = [sympy.sympify(t, locals=loc) for t in ex.closed_forms]
-    fields = [[sympy.sympify(0) + sum(
-        (sympy.Rational(c.numerator, c.denominator)
-         * sympy.Mul(*(xs[v] ** e for v, e in m)) for m, c in f.get(k, {}).items()),
-        sympy.Integer(0)) for k in range(model.D)] for f in model.family.fields]
+    from ..io.export import to_sympy
+
+    names = [f"x{i + 1}" for i in range(model.D)]
+    fields = [[to_sympy(c, names) for c in f] for f in model.family.fields]
     ok = all(sympy.simplify(sum(sympy.diff(h, xs[k]) * X[k] for k in range(model.D))) == 0
              for h in hs for X in fields)
     rank = sympy.Matrix([[sympy.diff(h, x) for x in xs] for h in hs]).rank(simplify=True)
@@ -281,8 +259,9 @@ def _known_check(ex: Example, model: Model, res: CountResult) -> list[str]:
         return []
     checker = LawChecker(model.family)
     verified = [checker.check(h) for h in fam]
-    chosen, _ = law_gradient_pivots([h for h, ok in zip(fam, verified, strict=True) if ok],
-                                    res.lie.point, res.lie.prime)
+    chosen, _ = independent_gradients([dict(terms(h)) for h, ok in zip(fam, verified,
+                                                                       strict=True) if ok],
+                                      model.D, res.lie.point, res.lie.prime)
     m, N = len(chosen), res.laws_lower
     lines = [f"The family of laws from the paper (Marcotte, Gribonval, Peyré 2023), "
              f"{ex.known_source}: {_plural(len(fam), 'polynomial')}, "
@@ -328,7 +307,7 @@ class Run:
 
 def run_example(ex: Example) -> Run:
     """Build, count, certify and independently verify one example (deterministic)."""
-    from .verify import verify_certificate
+    from ..verify import verify_certificate
 
     model = build_model(ex.spec)
     res = count_laws(model, degree=DEGREE, seed=SEED)
@@ -353,7 +332,7 @@ def page(run: Run) -> str:
         "",
         f"{ex.about}",
         "",
-        f"**{count_verdict(res)}.**",
+        f"**{res.verdict()}.**",
         "",
         "## Model",
         "",

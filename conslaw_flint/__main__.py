@@ -1,0 +1,7 @@
+"""``python -m conslaw_flint``: the command line."""
+
+import sys
+
+from .apps.cli import main
+
+sys.exit(main())

@@ -1,0 +1,186 @@
+"""The block decomposition of a law system (a shortcut, with its proof).
+
+Unknowns are the coefficients a_alpha of h = sum_alpha a_alpha theta^alpha.  The equation of
+generator X_i and monomial beta is the coefficient of theta^beta in <grad h, X_i>; unknown
+alpha enters it through the terms c mu of X_i's component k with alpha_k > 0, at
+beta = alpha - e_k + mu = alpha + s with the *shift* s = mu - e_k.
+
+**Invariant.**  Two unknowns alpha, alpha' share an equation only if alpha + s = alpha' + s'
+for shifts s, s' of the same generator, i.e. alpha - alpha' = s' - s.  Reduce modulo 2: the
+parity vector par(alpha) in GF(2)^D changes, along any chain of shared equations, by elements
+of the GF(2)-span S of {par(s) + par(s') : s, s' shifts of one generator}.  So the class of
+par(alpha) in GF(2)^D / S is constant on every connected component of the system.  If every
+generator shifts degrees uniformly (all its shifts have one total degree), the total degree of
+alpha is constant on components too.  Unknowns with different (degree, class) labels never
+share an equation: the system is block diagonal, and its kernel is the direct sum of the
+blocks' kernels.  Grouping by label may merge several components into one block, which is
+always valid (a block is solved as a whole); it never splits one, which would lose laws.
+
+**Canonical labels.**  The label must be a function of the class, not of the representative:
+it is the unique element of the coset with no pivot bit of a reduced echelon basis of S
+(:func:`gf2_reduce` clears every pivot, highest first).  An earlier version stopped at the
+first highest bit that was not a pivot, so two unknowns of one component could get different
+labels, and laws were lost under some numberings of the variables.
+``tests/algorithms/test_blocks.py`` compares the blocks with the connected components of the
+full system on random fields and renumberings.
+
+For a ReLU path lifting every potential is one monomial, S = 0, and the blocks are: all
+squares x_a^2 (parity 0) together, and every mixed monomial alone.
+
+>>> from conslaw_flint.models import build_model
+>>> [len(b) for b in blocks_of(build_model("product:3").family, 2, homogeneous=True)]
+[3, 1, 1, 1]
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+
+import numpy as np
+
+from ..core import budget
+from ..core.fields import FieldFamily
+from ..core.polynomials import Monomial
+
+
+def gf2_reduce(v: int, basis: dict[int, int], order: list[int] | None = None) -> int:
+    """The canonical representative of v modulo the GF(2) span of ``basis`` (pivot bit ->
+    vector whose highest set bit is that pivot): the unique element of the coset with no
+    pivot bit set.  ``order``: the pivots, highest first (computed when omitted)."""
+    for top in order if order is not None else sorted(basis, reverse=True):
+        if (v >> top) & 1:
+            v ^= basis[top]
+    return v
+
+
+def _gf2_add(v: int, basis: dict[int, int]) -> None:
+    """Add v to the span, keeping the basis reduced (no pivot bit set in another vector)."""
+    v = gf2_reduce(v, basis)
+    if v:
+        top = v.bit_length() - 1
+        for k, b in list(basis.items()):
+            if (b >> top) & 1:
+                basis[k] = b ^ v
+        basis[top] = v
+
+
+def shift_structure(family: FieldFamily) -> tuple[dict[int, int], bool]:
+    """(reduced GF(2) basis of S as pivot bit -> vector, every generator shifts degrees
+    uniformly), from the compiled tables."""
+    basis: dict[int, int] = {}
+    uniform = True
+    if family.is_gradient:
+        # shifts of grad phi's term beta (component k) are beta - 2 e_k: parity par(beta),
+        # degree |beta| - 2; constant terms of phi have no gradient and no shift
+        t = family.potential_table()
+        var_by_term: list[list[tuple[int, int]]] = [[] for _ in range(t.n_terms)]
+        for term, v, e in zip(t.e_term.tolist(), t.e_var.tolist(), t.e_exp.tolist(),
+                              strict=True):
+            var_by_term[term].append((v, e))
+        per_field: dict[int, tuple[int, int]] = {}
+        for term, f in enumerate(t.t_field.tolist()):
+            mono = var_by_term[term]
+            if not mono:
+                continue
+            bits = 0
+            deg = 0
+            for v, e in mono:
+                deg += e
+                if e & 1:
+                    bits |= 1 << v
+            ref = per_field.get(f)
+            if ref is None:
+                per_field[f] = (bits, deg)
+                continue
+            if deg != ref[1]:
+                uniform = False
+            if bits != ref[0]:
+                _gf2_add(bits ^ ref[0], basis)
+    else:
+        t = family.term_table()
+        var_by_term = [[] for _ in range(t.n_terms)]
+        for term, v, e in zip(t.e_term.tolist(), t.e_var.tolist(), t.e_exp.tolist(),
+                              strict=True):
+            var_by_term[term].append((v, e))
+        ref_f: dict[int, tuple[int, int]] = {}
+        for term, (f, k) in enumerate(zip(t.t_field.tolist(), t.t_comp.tolist(), strict=True)):
+            bits = 1 << k
+            deg = -1
+            for v, e in var_by_term[term]:
+                deg += e
+                if e & 1:
+                    bits ^= 1 << v
+            ref = ref_f.get(f)
+            if ref is None:
+                ref_f[f] = (bits, deg)
+                continue
+            if deg != ref[1]:
+                uniform = False
+            if bits != ref[0]:
+                _gf2_add(bits ^ ref[0], basis)
+    return basis, uniform
+
+
+def unknowns(D: int, degree: int, homogeneous: bool) -> Iterator[tuple[Monomial, int, int]]:
+    """Unknown monomials (degree 1..K, or exactly K) with their degrees and parity bits."""
+    degs = [degree] if homogeneous else range(1, degree + 1)
+    for deg in degs:
+        for combo in itertools.combinations_with_replacement(range(D), deg):
+            bits = 0
+            for v in combo:
+                bits ^= 1 << v
+            yield tuple((v, len(list(g))) for v, g in itertools.groupby(combo)), deg, bits
+
+
+def blocks_of(family: FieldFamily, degree: int, homogeneous: bool) -> list[list[Monomial]]:
+    """Independent blocks of unknown monomials (see the module docstring), deterministic:
+    blocks ordered by (degree label, first monomial), monomials in enumeration order."""
+    basis, uniform = shift_structure(family)
+    order = sorted(basis, reverse=True)
+    groups: dict[tuple[int, bytes], list[Monomial]] = {}
+    count = 0
+    for m, deg, bits in unknowns(family.D, degree, homogeneous):
+        count += 1
+        if count % 65536 == 0:
+            budget.tick("law blocks")
+        if order:
+            bits = gf2_reduce(bits, basis, order)
+        # bytes, not the int: the hash of an int is its value mod 2^61 - 1, so parities of
+        # distant variables collide massively (2^a + 2^b has ~61^2/2 hash values)
+        key = (deg if uniform else 0, bits.to_bytes((bits.bit_length() + 7) // 8, "little"))
+        got = groups.get(key)
+        if got is None:
+            groups[key] = [m]
+        else:
+            got.append(m)
+    return [groups[k] for k in sorted(groups, key=lambda k: (k[0], groups[k][0]))]
+
+
+def connected_blocks(rows: list[dict[int, int]], n: int) -> list[list[int]]:
+    """The connected components of the unknowns 0..n-1 of a system given by its rows
+    (unknowns sharing a row are connected): the plain computation the block decomposition
+    is compared with in the tests."""
+    parent = list(range(n))
+
+    def find(a: int) -> int:
+        while parent[a] != a:
+            parent[a] = parent[parent[a]]
+            a = parent[a]
+        return a
+
+    for row in rows:
+        cols = list(row)
+        for c in cols[1:]:
+            ra, rb = find(cols[0]), find(c)
+            if ra != rb:
+                parent[ra] = rb
+    comps: dict[int, list[int]] = {}
+    for j in range(n):
+        comps.setdefault(find(j), []).append(j)
+    return sorted(comps.values())
+
+
+__all__ = ["blocks_of", "connected_blocks", "gf2_reduce", "shift_structure", "unknowns"]
+
+_ = np  # the tables are NumPy arrays
