@@ -1,22 +1,28 @@
-"""Independent (slow, sympy-based) reference computations for small cases, used by tests."""
+"""Independent (slow, sympy-based) reference computations for small cases, used by tests.
+
+Polynomials are FLINT ``fmpq_mpoly`` (the library's public type); they are read here through
+FLINT's own ``terms()`` and rebuilt in SymPy or in a separate FLINT ring, so that no code of
+the solver is involved.
+"""
 
 from __future__ import annotations
 
 import random
 from fractions import Fraction
+from typing import Any
 
 import sympy as sp
 
-from conslaw_flint.polys import Poly
 
-
-def to_sympy(p: Poly, xs: list[sp.Symbol]) -> sp.Expr:
-    """A sparse polynomial as a sympy expression (reference computations only)."""
+def to_sympy(p: Any, xs: list[sp.Symbol]) -> sp.Expr:
+    """A FLINT polynomial as a sympy expression in the symbols ``xs`` (one per variable of its
+    ring, in ring order; reference computations only)."""
     out = sp.Integer(0)
-    for m, c in p.items():
-        term = sp.Rational(c.numerator, c.denominator)
-        for v, e in m:
-            term *= xs[v] ** e
+    for exps, c in p.terms():
+        term = sp.Rational(int(c.p), int(c.q))
+        for v, e in enumerate(exps):
+            if e:
+                term *= xs[v] ** e
         out += term
     return out
 
@@ -26,11 +32,11 @@ def sympy_fields(model) -> tuple[list[sp.Symbol], list[list[sp.Expr]]]:  # noqa:
     xs = list(sp.symbols(f"x1:{model.D + 1}"))
     fields = []
     for f in model.family.fields:
-        fields.append([to_sympy(f.get(k, {}), xs) for k in range(model.D)])
+        fields.append([to_sympy(c, xs) for c in f])
     return xs, fields
 
 
-def sympy_is_law(h: Poly, model) -> bool:  # noqa: ANN001
+def sympy_is_law(h: Any, model) -> bool:  # noqa: ANN001
     """<grad h, X_i> == 0 for all i, checked by sympy expansion (independent of FLINT)."""
     xs, fields = sympy_fields(model)
     H = to_sympy(h, xs)
@@ -113,10 +119,11 @@ def flint_law_space_dim(model, degree: int, homogeneous: bool) -> int:  # noqa: 
         comp = {}
         for k, p in f.items():
             acc = ctx.from_dict({})
-            for m, c in p.items():
-                t = ctx.constant(flint.fmpq(c.numerator, c.denominator))
-                for v, e in m:
-                    t = t * xs[v] ** e
+            for exps, c in p.terms():
+                t = ctx.constant(c)
+                for v, e in enumerate(exps):
+                    if e:
+                        t = t * xs[v] ** e
                 acc = acc + t
             comp[k] = acc
         fields.append(comp)

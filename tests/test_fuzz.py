@@ -1,10 +1,8 @@
-"""Fuzzing the three readers of untrusted input (hypothesis, bounded in time in CI).
+"""Fuzzing the certificate verifier (hypothesis, bounded in time in CI).
 
-(a) :func:`conslaw_flint.parse.parse_polynomial` on text built from grammar pieces and random
-    unicode: it returns a canonical polynomial that round-trips, or raises ParseError.
-(b) :func:`conslaw_flint.models.build_model` on random specification strings: a model that
-    rebuilds from its canonical specification, or a UserError (ModelError, ParseError, ...).
-(c) the certificate verifier on mutated real certificates (values flipped or replaced, keys
+(The parser and model-builder fuzzers moved to ``tests/io/test_parse_fuzz.py``.)
+
+The certificate verifier is run on mutated real certificates (values flipped or replaced, keys
     deleted or added, types changed, deep nesting, text-level damage), with and without a
     recomputed digest: it never raises, never reports an internal error, and when it accepts,
     the claims are exactly the original ones.
@@ -19,7 +17,6 @@ import copy
 import functools
 import json
 import time
-from fractions import Fraction
 from typing import Any
 
 import pytest
@@ -27,9 +24,7 @@ from hypothesis import event, given, note, settings
 from hypothesis import strategies as st
 from hypothesis.control import currently_in_test_context
 
-from conslaw_flint.errors import UserError
 from conslaw_flint.models import build_model
-from conslaw_flint.parse import ParseError, format_polynomial, parse_polynomial
 
 #: the active profile's example count; the fuzzers run a multiple of it
 BASE = settings().max_examples
@@ -37,89 +32,7 @@ BASE = settings().max_examples
 VERIFY_SECONDS = 20.0
 
 # ---------------------------------------------------------------------------------------------
-# (a) the expression parser
-
-PIECES = [
-    "x1", "x2", "x3", "x10", "x0", "x01", "x", "y1", "a", "b", "_", "e", "E", "pi", "sin", "exp",
-    "0", "1", "2", "3", "10", "0.5", ".5", "5.", "1e3", "2e-3", "1E+2", "1e999999", "9" * 40,
-    "+", "-", "*", "/", "^", "**", "***", "(", ")", "((", "))", " ", "  ", "\t", "\n", ",", ";",
-    ".", "^-1", "^0.5", "^1000", "^1001", "^(1+1)", "/0", "/(1-1)", "x1^2", "(x1+x2)", "--",
-    "__import__('os')", "lambda", "\u00bd", "\u00b2", "\u2212", "\u00d7", "\u0661", "\uff58\uff11",
-    "\x00", "\ufeff", "\U0001d465", "x\u0661", "1_000", "0x1F", "inf", "nan",
-]
-texts = st.lists(st.one_of(st.sampled_from(PIECES), st.text(max_size=3)), max_size=25).map("".join)
-name_lists = st.one_of(st.none(), st.just(["a", "b", "x1"]), st.just(["u"]))
-
-
-def assert_canonical(p: dict[Any, Any], nvars: int | None) -> None:
-    """A canonical Poly: monomials are sorted (var, exp>0) tuples, coefficients non-zero."""
-    for mono, c in p.items():
-        assert isinstance(c, Fraction) and c != 0
-        assert isinstance(mono, tuple)
-        vs = [v for v, _ in mono]
-        assert vs == sorted(set(vs))
-        assert all(isinstance(e, int) and e >= 1 for _, e in mono)
-        if nvars is not None:
-            assert all(0 <= v < nvars for v in vs)
-
-
-@settings(max_examples=8 * BASE)
-@given(texts, name_lists, st.one_of(st.none(), st.integers(0, 12)))
-def test_parser_returns_or_raises_parse_error(text: str, names: list[str] | None,
-                                              nvars: int | None) -> None:
-    if names is not None:
-        nvars = None
-    try:
-        p = parse_polynomial(text, names=names, nvars=nvars)
-    except ParseError as e:
-        msg = str(e)
-        assert msg and "\n" not in msg and "Traceback" not in msg
-        return
-    n = len(names) if names is not None else nvars
-    assert_canonical(p, n)
-    back = format_polynomial(p, names)
-    assert parse_polynomial(back, names=names, nvars=nvars) == p, (text, back)
-
-
-# ---------------------------------------------------------------------------------------------
-# (b) the model builder
-
-KINDS = ["linear", "relu", "relu-bias", "product", "poly", "fields", "random", "poly[3]",
-         "poly[0]", "poly[x]", "poly[", "conv", "", " relu", "RELU", "product "]
-NUMBERS = ["0", "1", "2", "3", "4", "-1", "2.5", "x", "", " ", "10001", "99999999999999999999",
-           "1e3", "\u0663", "+2", "0x3"]
-width_lists = st.lists(st.sampled_from(NUMBERS), min_size=0, max_size=5).map(",".join)
-expressions = st.lists(st.one_of(st.sampled_from(PIECES), st.sampled_from([";", ",", ":"])),
-                       max_size=15).map("".join)
-specs = st.one_of(
-    st.tuples(st.sampled_from(KINDS), st.sampled_from([":", "", "::"]),
-              st.one_of(width_lists, expressions, st.text(max_size=10))).map("".join),
-    st.builds(lambda D, d, m, s: f"random:{D},{d},{m}" + (f",{s}" if s is not None else ""),
-              st.integers(-1, 6), st.integers(-1, 6), st.integers(-1, 7),
-              st.one_of(st.none(), st.integers(-5, 10**20))),
-    st.text(max_size=20),
-    st.sampled_from(["no-such-file.json", "no/such.toml", "x1.json", ".json", "poly:x1.json"]),
-)
-
-
-@settings(max_examples=8 * BASE)
-@given(specs)
-def test_build_model_returns_or_raises_user_error(spec: str) -> None:
-    note(repr(spec))
-    try:
-        m = build_model(spec)
-    except UserError as e:
-        msg = str(e)
-        assert msg and "\n" not in msg
-        return
-    assert m.D >= 1 and m.d >= 1 and len(m.names) == m.D
-    again = build_model(m.canonical_spec())
-    assert (again.D, again.d) == (m.D, m.d)
-    assert again.family.fields == m.family.fields
-
-
-# ---------------------------------------------------------------------------------------------
-# (c) the certificate verifier
+# the certificate verifier
 
 CERT_CASES = [("product:3", 2), ("linear:2,2,2", 2), ("random:3,1,2,1", 2), ("relu:2,3,2", 1)]
 

@@ -1,28 +1,23 @@
-"""Fields: Lie bracket identities (antisymmetry, Jacobi) and vectorised evaluation."""
+"""Fields: Lie bracket identities (antisymmetry, Jacobi), VectorField, FieldFamily and
+vectorised evaluation."""
 
 import random
-from fractions import Fraction
 
 import numpy as np
 import pytest
 import sympy as sp
 from reference import to_sympy
 
-from conslaw_flint.fields import (
-    FieldFamily,
-    ModTable,
-    bracket,
-    flint_context,
-    from_flint,
-    interaction_graph,
-    to_flint_field,
-)
-from conslaw_flint.models import build_model, random_fields
+from conslaw_flint.core.fields import FieldFamily, VectorField, bracket, interaction_graph
+from conslaw_flint.core.polynomials import ring
+from conslaw_flint.core.tables import ModTable, TermTable
+from conslaw_flint.models import build_model
+from conslaw_flint.models.maps import random_model
 
 
 def _flint_fields(D: int, seed: int, n: int = 3):
-    ctx = flint_context(D)
-    return ctx, [to_flint_field(f, ctx) for f in random_fields(D, n, 2, seed)]
+    m = random_model(D, n, 2, seed)
+    return m.ring, [dict(f.items()) for f in m.fields]
 
 
 def _add(X, Y):
@@ -48,22 +43,71 @@ def test_bracket_antisymmetry_and_jacobi(seed: int) -> None:
 
 def test_bracket_matches_sympy_definition() -> None:
     # [X, Y] = dY.X - dX.Y, computed independently with sympy Jacobians
-    flds = random_fields(3, 2, 2, 11)
-    ctx = flint_context(3)
-    got = bracket(to_flint_field(flds[0], ctx), to_flint_field(flds[1], ctx))
+    flds = random_model(3, 2, 2, 11).fields
+    got = bracket(dict(flds[0].items()), dict(flds[1].items()))
     xs = list(sp.symbols("x1:4"))
-    X = sp.Matrix([to_sympy(flds[0].get(k, {}), xs) for k in range(3)])
-    Y = sp.Matrix([to_sympy(flds[1].get(k, {}), xs) for k in range(3)])
+    X = sp.Matrix([to_sympy(c, xs) for c in flds[0]])
+    Y = sp.Matrix([to_sympy(c, xs) for c in flds[1]])
     ref = Y.jacobian(xs) * X - X.jacobian(xs) * Y
+    assert any(ref)
     for k in range(3):
-        mine = to_sympy(from_flint(got[k]), xs) if k in got else 0
+        mine = to_sympy(got[k], xs) if k in got else 0
         assert sp.expand(mine - ref[k]) == 0
+    # the method on VectorField is the same bracket
+    assert dict(flds[0].bracket(flds[1]).items()) == got
+
+
+def test_vector_field_is_a_sparse_sequence() -> None:
+    R = ring(["u", "v", "w"])
+    u, v, w = R.gens()
+    X = VectorField(R, {0: v, 2: u * 0, 1: -u})          # the zero component is not stored
+    assert len(X) == 3 and X.D == 3
+    assert list(X) == [v, -u, R.from_dict({})]
+    assert X[2].is_zero() and X[-3] == v
+    assert dict(X.items()) == {0: v, 1: -u}
+    assert X.support() == frozenset({0, 1}) and X.depends() == frozenset({0, 1})
+    assert X == VectorField(R, [v, -u, R.from_dict({})])
+    assert repr(X) == "VectorField(v, -u, 0)"
+    # [X, w*d_w] = 0 (disjoint), [X, X] = 0
+    Y = VectorField(R, {2: w})
+    assert dict(X.bracket(Y).items()) == {} and dict(X.bracket(X).items()) == {}
+    with pytest.raises(IndexError):
+        VectorField(R, {3: u})
+    with pytest.raises(IndexError):
+        X[3]
+    with pytest.raises(TypeError):
+        X["0"]  # type: ignore[index]
 
 
 def test_gradient_family_is_sparse() -> None:
     m = build_model("relu:3,4,2")
-    assert all(len(f) == 2 for f in m.family.fields)  # a path of two weights
-    assert m.family.support(0) == frozenset(m.family.fields[0])
+    assert all(len(dict(f.items())) == 2 for f in m.family.fields)  # a path of two weights
+    assert m.family.support(0) == m.family.fields[0].support()
+
+
+def test_family_needs_exactly_one_form() -> None:
+    R = ring(["x1", "x2"])
+    x1, x2 = R.gens()
+    with pytest.raises(ValueError):
+        FieldFamily(R)
+    with pytest.raises(ValueError):
+        FieldFamily(R, potentials=[x1 * x2], fields=[VectorField(R, {0: x2})])
+    fam = FieldFamily(R, potentials=[x1 * x2])
+    assert fam.is_gradient and fam.d == 1 and fam.D == 2
+    assert fam.fields == (VectorField(R, {0: x2, 1: x1}),)
+    gen = FieldFamily(R, fields=[VectorField(R, {0: x2})])
+    assert not gen.is_gradient and gen.potentials is None
+    with pytest.raises(ValueError):
+        gen.potential_table()
+
+
+def test_potentials_from_compiled_table_match_flint() -> None:
+    # network builders give only the compiled table; the FLINT potentials are derived from it
+    m = build_model("relu-bias:2,2,2")
+    R = m.ring
+    rebuilt = FieldFamily(R, potential_table=m.family.potential_table())
+    assert rebuilt.potentials == m.phi
+    assert rebuilt.fields == FieldFamily(R, potentials=m.phi).fields
 
 
 @pytest.mark.parametrize("spec", ["relu-bias:2,3,2", "linear:2,2,3", "poly:x1^2*x2 + 3*x3/2;x2*x3",
@@ -75,7 +119,7 @@ def test_mod_table_values_and_jacobians_match_exact_evaluation(spec: str) -> Non
     pt = [rng.randrange(1, 1000) for _ in range(m.D)]
     x = np.array(pt, dtype=np.int64)
     table = m.family.mod_table(p)
-    generic = ModTable.from_fields(m.family.fields, m.D, p)
+    generic = ModTable(TermTable.from_fields(m.family.fields, m.D), p)
     idx = np.arange(m.d)
     for t in (table, generic):
         vals = t.values_dense(x)
@@ -84,7 +128,7 @@ def test_mod_table_values_and_jacobians_match_exact_evaluation(spec: str) -> Non
         subs = dict(zip(xs, pt, strict=True))
         for i, f in enumerate(m.family.fields):
             for k in range(m.D):
-                e = to_sympy(f.get(k, {}), xs)
+                e = to_sympy(f[k], xs)
                 v = sp.Rational(e.subs(subs))
                 assert vals[i, k] == v.p * pow(v.q, -1, p) % p
                 for j in range(m.D):
@@ -101,16 +145,22 @@ def test_interaction_graph_prunes_disjoint_supports() -> None:
     assert g.has_edge(0, 2)
 
 
-def test_integer_scaled_keeps_directions() -> None:
-    fam = FieldFamily(2, [{0: {((1, 1),): Fraction(1, 2)}, 1: {(): Fraction(2, 3)}}])
-    scaled = fam.integer_scaled().fields[0]
-    assert scaled == {0: {((1, 1),): Fraction(3)}, 1: {(): Fraction(4)}}
+def test_denominator_and_random_prime_avoid_input_denominators() -> None:
+    R = ring(["x1", "x2"])
+    x1, x2 = R.gens()
+    fam = FieldFamily(R, fields=[VectorField(R, {0: x2 / 6, 1: x1 * 10 / 7})])
+    assert fam.denominator == 42
+    assert FieldFamily(R, potentials=[x1 * x2]).denominator == 1
+    p = fam.random_prime(random.Random(0))
+    assert 42 % p != 0
 
 
 @pytest.mark.parametrize("spec", ["relu-bias:2,3,2", "poly:x1^3 + x2;x1*x2*x3^2 - x4", "product:1"])
 def test_support_and_depends_from_potentials_match_fields(spec: str) -> None:
     lazy = build_model(spec).family          # computed from phi without building the fields
-    eager = FieldFamily(lazy.D, build_model(spec).family.fields)
+    eager = FieldFamily(lazy.ring, fields=build_model(spec).family.fields)
     for i in range(lazy.d):
         assert lazy.support(i) == eager.support(i)
         assert lazy.depends(i) == eager.depends(i)
+        assert eager.support(i) == eager.fields[i].support()
+        assert eager.depends(i) == eager.fields[i].depends()

@@ -6,7 +6,7 @@ from fractions import Fraction
 import flint
 import numpy as np
 
-from conslaw_flint import linalg
+from conslaw_flint.core import linalg
 
 
 def test_random_prime_is_prime_and_reproducible() -> None:

@@ -5,50 +5,55 @@ from __future__ import annotations
 import random
 import sys
 from fractions import Fraction
+from typing import Any
 
+import flint
 import numpy as np
 import pytest
 import sympy
 from sympy.parsing.sympy_parser import convert_xor, parse_expr, standard_transformations
 
 from conslaw_flint import build_model, count_laws, polynomial_laws
-from conslaw_flint.export import latex_name, numpy_map, to_latex, to_numpy, to_sympy, to_torch
-from conslaw_flint.laws import format_law
-from conslaw_flint.parse import parse_polynomial
-from conslaw_flint.polys import Poly
+from conslaw_flint.core.polynomials import default_names, latex_name, to_text
+from conslaw_flint.io.export import numpy_map, to_latex, to_numpy, to_sympy, to_torch
+from conslaw_flint.io.parse import parse_polynomial
+
+Poly = flint.fmpq_mpoly
 
 SPECS = ["product:4", "linear:2,3,2", "relu-bias:2,3,2", "linear:2,2,2,2"]
 
 
 def exact_eval(h: Poly, point: list[Fraction]) -> Fraction:
     total = Fraction(0)
-    for m, c in h.items():
-        term = Fraction(c)
-        for v, e in m:
-            term *= point[v] ** e
+    for exps, c in h.terms():
+        term = Fraction(int(c.p), int(c.q))
+        for v, e in enumerate(exps):
+            term *= point[v] ** int(e)
         total += term
     return total
 
 
 @pytest.fixture(scope="module", params=SPECS)
-def laws(request: pytest.FixtureRequest) -> tuple[object, list[Poly]]:
+def laws(request: pytest.FixtureRequest) -> tuple[Any, list[Poly]]:
     model = build_model(request.param)
     res = polynomial_laws(model, 2, seed=0)
     assert res.basis
     return model, res.basis
 
 
-def test_sympy_equals_parsed_law(laws: tuple[object, list[Poly]]) -> None:
+def test_sympy_equals_parsed_law(laws: tuple[Any, list[Poly]]) -> None:
     model, basis = laws
     tr = (*standard_transformations, convert_xor)
+    index = list(default_names(model.D))
     for h in basis:
-        text = format_law(h)
-        syms = {f"x{i + 1}": sympy.Symbol(f"x{i + 1}") for i in range(model.D)}
+        text = to_text(h, index)                   # the law in x1..xD (--index-names)
+        syms = {n: sympy.Symbol(n) for n in index}
         parsed = parse_expr(text, local_dict=syms, transformations=tr)
-        assert sympy.expand(to_sympy(h) - parsed) == 0
-        # with network names the symbols carry the names
-        named = to_sympy(h, model.names)
-        back = named.subs({sympy.Symbol(n): syms[f"x{i + 1}"]
+        assert sympy.expand(to_sympy(h, index) - parsed) == 0
+        # by default the symbols carry the ring's names (W1[1,1], ...)
+        named = to_sympy(h)
+        assert {str(s) for s in named.free_symbols} <= set(model.names)
+        back = named.subs({sympy.Symbol(n): syms[index[i]]
                            for i, n in enumerate(model.names)}, simultaneous=True)
         assert sympy.expand(back - parsed) == 0
 
@@ -57,10 +62,11 @@ def test_sympy_rational_coefficients_and_zero() -> None:
     h = parse_polynomial("1/3*x1^2 - 5/7*x2 + 2")
     e = to_sympy(h)
     assert e.coeff(sympy.Symbol("x1"), 2) == sympy.Rational(1, 3)
-    assert to_sympy({}) == 0
+    assert to_sympy(h - h) == 0
+    assert to_sympy(h, ["a", "b"]).coeff(sympy.Symbol("b")) == sympy.Rational(-5, 7)
 
 
-def test_numpy_matches_exact_evaluation(laws: tuple[object, list[Poly]]) -> None:
+def test_numpy_matches_exact_evaluation(laws: tuple[Any, list[Poly]]) -> None:
     model, basis = laws
     rng = random.Random(1)
     for h in basis:
@@ -73,7 +79,7 @@ def test_numpy_matches_exact_evaluation(laws: tuple[object, list[Poly]]) -> None
             assert got == pytest.approx(want, rel=1e-12, abs=1e-9)
 
 
-def test_numpy_batched(laws: tuple[object, list[Poly]]) -> None:
+def test_numpy_batched(laws: tuple[Any, list[Poly]]) -> None:
     model, basis = laws
     rng = np.random.default_rng(0)
     theta = rng.standard_normal((4, 3, model.D))
@@ -89,11 +95,9 @@ def test_numpy_batched(laws: tuple[object, list[Poly]]) -> None:
 
 
 def test_numpy_map_jacobian_shape() -> None:
-    from conslaw_flint.polys import derivative
-
     model = build_model("linear:2,3,2")
     phi = model.phi
-    jac = numpy_map([derivative(p, k) for p in phi for k in range(model.D)])
+    jac = numpy_map([p.derivative(k) for p in phi for k in range(model.D)])
     theta = np.ones((5, model.D))
     J = jac(theta).reshape(5, model.d, model.D)
     assert J.shape == (5, 4, 12)
@@ -110,7 +114,8 @@ def test_numpy_rejects_short_theta() -> None:
 def test_latex_tokens() -> None:
     model = build_model("relu-bias:2,3,2")
     res = count_laws(model, seed=0)
-    text = " ".join(to_latex(h, model.names) for h in res.laws)
+    text = " ".join(to_latex(h) for h in res.laws)
+    assert text == " ".join(to_latex(h, model.names) for h in res.laws)
     assert "{W^{(1)}_{1,1}}^{2}" in text
     assert "{W^{(2)}_{1,1}}^{2}" in text
     assert "{b^{(1)}_{1}}^{2}" in text
@@ -120,14 +125,14 @@ def test_latex_tokens() -> None:
     want = r"x_{10}^{3} - \frac{1}{2} x_{1} x_{2}"
     assert to_latex(parse_polynomial("-1/2*x1*x2 + x10^3")) == want
     assert to_latex(parse_polynomial("3"), None) == "3"
-    assert to_latex({}) == "0"
+    assert to_latex(parse_polynomial("x1 - x1")) == "0"
     assert to_latex(parse_polynomial("u^2 - v^2", names=["u", "v"]), ["u", "v"]) == \
         "u^{2} - v^{2}"
 
 
 def test_torch_missing_message(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "torch", None)
-    with pytest.raises(ImportError, match=r"pip install conslaw_flint\[torch\]"):
+    with pytest.raises(ImportError, match=r"pip install 'conslaw_flint\[torch\]'"):
         to_torch(parse_polynomial("x1^2 - x2^2"))
 
 
@@ -146,11 +151,38 @@ def test_torch_matches_numpy() -> None:
 
 
 def test_markdown_reports() -> None:
-    from conslaw_flint.report import count_markdown, laws_markdown
+    from conslaw_flint.io.report import render
 
     model = build_model("relu-bias:2,2,2")
-    md = count_markdown(count_laws(model, seed=0))
+    res = count_laws(model, seed=0)
+    md = render(res, "markdown")
+    assert md == res._repr_markdown_()
     assert md.startswith("**exactly 2 independent conservation laws")
     assert "{b^{(1)}_{1}}^{2}" in md and "| laws | 2 ≤ N ≤ 2 |" in md
-    md = laws_markdown(polynomial_laws(build_model("product:3"), 2, seed=0))
+    html = res._repr_html_()
+    assert "<b>exactly 2 independent conservation laws" in html and "<table>" in html
+    laws = polynomial_laws(build_model("product:3"), 2, seed=0)
+    md = render(laws, "markdown")
     assert "| 1 | ✓ | $x_{1}^{2} - x_{2}^{2}$ |" in md
+
+
+def test_render_formats() -> None:
+    import json
+
+    from conslaw_flint.io.report import render
+
+    model = build_model("linear:1,2,1")
+    res = count_laws(model, seed=0)
+    assert res.laws and res.certified
+    assert render(res) == res.text() == str(res)
+    data = json.loads(render(res, "json"))
+    assert data == res.to_dict() and data["variables"] == list(model.names)
+    assert data["laws"] == [str(h) for h in res.laws]
+    assert json.loads(render(res, "json", index_names=True))["variables"] == ["x1", "x2", "x3",
+                                                                             "x4"]
+    tex = render(res, "latex")
+    assert tex.startswith("\\begin{tabular}{rl}") and tex.endswith("\\end{tabular}")
+    assert "W^{(1)}_{1,1}" in tex
+    assert "x_{1}" in render(res, "latex", index_names=True)
+    with pytest.raises(ValueError, match="unknown format"):
+        render(res, "yaml")
