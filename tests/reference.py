@@ -12,6 +12,7 @@ from fractions import Fraction
 from typing import Any
 
 import sympy as sp
+from hypothesis import strategies as st
 
 
 def to_sympy(p: Any, xs: list[sp.Symbol]) -> sp.Expr:
@@ -44,6 +45,55 @@ def sympy_is_law(h: Any, model) -> bool:  # noqa: ANN001
     return all(sp.expand(sum(g * c for g, c in zip(grad, f, strict=True))) == 0 for f in fields)
 
 
+# -- random specifications ---------------------------------------------------------------------
+
+COEFS = ["1", "-1", "2", "-3", "1/2", "-2/3"]
+
+
+@st.composite
+def polynomial_texts(draw: st.DrawFn, D: int, max_degree: int) -> str:
+    """A random polynomial in x1..xD with small rational coefficients, as text."""
+    terms = []
+    for _ in range(draw(st.integers(0, 3))):
+        c = draw(st.sampled_from(COEFS))
+        vs = draw(st.lists(st.integers(1, D), max_size=max_degree))
+        terms.append("*".join([f"({c})", *(f"x{v}" for v in vs)]))
+    return " + ".join(terms) if terms else "0"
+
+
+@st.composite
+def model_specs(draw: st.DrawFn) -> str:
+    """A ``fields:`` or ``poly[D]:`` specification with D <= 4 and up to 3 generators."""
+    D = draw(st.integers(1, 4))
+    d = draw(st.integers(1, 3))
+    if draw(st.booleans()):
+        return "fields:" + ";".join(",".join(draw(polynomial_texts(D, 2)) for _ in range(D))
+                                    for _ in range(d))
+    return f"poly[{D}]:" + ";".join(draw(polynomial_texts(D, 3)) for _ in range(d))
+
+
+def renumber(spec: str, perm: list[int]) -> str:
+    """The same model with variable x{i+1} written x{perm[i]+1} (fields: components moved)."""
+    import re
+
+    kind, _, body = spec.partition(":")
+
+    def sub(text: str) -> str:
+        return re.sub(r"x(\d+)", lambda m: f"y{perm[int(m.group(1)) - 1] + 1}", text
+                      ).replace("y", "x")
+
+    if kind != "fields":
+        return f"{kind}:{sub(body)}"
+    out = []
+    for field in body.split(";"):
+        comps = field.split(",")
+        moved = [""] * len(comps)
+        for i, c in enumerate(comps):
+            moved[perm[i]] = sub(c)
+        out.append(",".join(moved))
+    return "fields:" + ";".join(out)
+
+
 def random_poly_spec(rng: random.Random, D: int, d: int, deg: int) -> str:
     """A random ``poly:`` specification with small integer coefficients."""
     comps = []
@@ -59,7 +109,9 @@ def random_poly_spec(rng: random.Random, D: int, d: int, deg: int) -> str:
     return "poly:" + ";".join(comps)
 
 
-__all__ = ["Fraction", "random_poly_spec", "sympy_fields", "sympy_is_law", "to_sympy"]
+__all__ = ["COEFS", "Fraction", "flint_full_system", "flint_law_space_dim", "model_specs",
+           "polynomial_texts", "random_poly_spec", "renumber", "sympy_fields", "sympy_is_law",
+           "sympy_law_space_dim", "sympy_lie_rank", "to_sympy"]
 
 
 def sympy_law_space_dim(model, degree: int, homogeneous: bool) -> int:  # noqa: ANN001
@@ -101,12 +153,14 @@ def sympy_lie_rank(model, point: list[int], levels: int) -> int:  # noqa: ANN001
     return sp.Matrix(allv).rank()
 
 
-def flint_law_space_dim(model, degree: int, homogeneous: bool) -> int:  # noqa: ANN001
-    """Dimension of the space of non-constant polynomial laws of degree <= ``degree`` (or
-    exactly ``degree``) from the *full* coefficient system, without blocks, sampling or
-    primes: one column per unknown monomial alpha holding the coefficients of
-    <grad x^alpha, X_i> for every generator i, ranked exactly over Q with FLINT's fmpq_mat.
-    Built with FLINT polynomial arithmetic, independently of the solver's code."""
+def flint_full_system(model, degree: int, homogeneous: bool  # noqa: ANN001
+                      ) -> tuple[list[tuple[int, ...]], list[dict[int, object]]]:
+    """The *full* coefficient system of the polynomial laws of degree <= ``degree`` (or
+    exactly ``degree``), without blocks, sampling or primes: one column per unknown monomial
+    alpha (returned as the sorted tuple of its variables, with repetition), one row per
+    (generator i, monomial beta) holding the coefficients of theta^beta in
+    <grad theta^alpha, X_i>.  Built with FLINT polynomial arithmetic in a ring of its own,
+    independently of the solver's code."""
     import itertools
 
     import flint
@@ -128,26 +182,36 @@ def flint_law_space_dim(model, degree: int, homogeneous: bool) -> int:  # noqa: 
             comp[k] = acc
         fields.append(comp)
     degs = [degree] if homogeneous else range(1, degree + 1)
-    columns = []
-    for k in degs:
-        for combo in itertools.combinations_with_replacement(range(D), k):
-            mono = ctx.constant(1)
-            for v in combo:
-                mono = mono * xs[v]
-            col = {}
-            for i, f in enumerate(fields):
-                s = ctx.from_dict({})
-                for v, Xv in f.items():
-                    s = s + mono.derivative(v) * Xv
-                for e, c in s.to_dict().items():
-                    col[(i, e)] = c
-            columns.append(col)
-    rows = sorted({key for col in columns for key in col})
+    combos = [combo for k in degs for combo in itertools.combinations_with_replacement(range(D), k)]
+    index: dict[tuple[int, tuple[int, ...]], int] = {}
+    rows: list[dict[int, object]] = []
+    for j, combo in enumerate(combos):
+        mono = ctx.constant(1)
+        for v in combo:
+            mono = mono * xs[v]
+        for i, f in enumerate(fields):
+            s = ctx.from_dict({})
+            for v, Xv in f.items():
+                s = s + mono.derivative(v) * Xv
+            for e, c in s.to_dict().items():
+                r = index.setdefault((i, tuple(e)), len(rows))
+                if r == len(rows):
+                    rows.append({})
+                rows[r][j] = c
+    return combos, rows
+
+
+def flint_law_space_dim(model, degree: int, homogeneous: bool) -> int:  # noqa: ANN001
+    """Dimension of the space of non-constant polynomial laws of degree <= ``degree`` (or
+    exactly ``degree``) from the *full* coefficient system (:func:`flint_full_system`),
+    ranked exactly over Q with FLINT's fmpq_mat."""
+    import flint
+
+    columns, rows = flint_full_system(model, degree, homogeneous)
     if not rows:
         return len(columns)
-    index = {key: r for r, key in enumerate(rows)}
     M = flint.fmpq_mat(len(rows), len(columns))
-    for j, col in enumerate(columns):
-        for key, c in col.items():
-            M[index[key], j] = c
+    for r, row in enumerate(rows):
+        for j, c in row.items():
+            M[r, j] = c
     return len(columns) - M.rank()

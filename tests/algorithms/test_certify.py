@@ -6,7 +6,13 @@ import os
 
 import pytest
 
-from conslaw_flint.certify import certificate, count_laws, involutive_certificate, write_certificate
+from conslaw_flint.algorithms.certify import (
+    certificate,
+    count_laws,
+    digest,
+    involutive_certificate,
+    write_certificate,
+)
 from conslaw_flint.models import build_model
 
 CASES = [
@@ -47,18 +53,30 @@ def test_involutivity_check_accepts_and_rejects() -> None:
 
 
 def test_json_contract_and_certificate(tmp_path) -> None:  # noqa: ANN001
-    r = count_laws(build_model("linear:2,3,2"), seed=5)
-    out = r.to_json()
-    for key in ("model", "D", "d", "lie_rank_lower", "lie_rank_upper", "laws_lower",
-                "laws_upper", "certified", "method", "laws", "seed", "prime"):
+    m = build_model("linear:2,3,2")
+    r = count_laws(m, seed=5)
+    out = r.to_dict()
+    assert json.loads(r.to_json()) == out
+    for key in ("model", "D", "d", "variables", "lie_rank_lower", "lie_rank_upper",
+                "laws_lower", "laws_upper", "certified", "method", "laws", "seed", "prime",
+                "stopped_by", "phase"):
         assert key in out
+    assert out["variables"] == list(m.names)
     assert out["laws_upper"] == out["D"] - out["lie_rank_lower"]
     assert out["laws_lower"] == out["D"] - out["lie_rank_upper"]
+    # laws are FLINT polynomials of the model's ring, printed in its names ...
+    assert all(h.context() is m.ring for h in r.laws)
+    assert out["laws"] == [str(h) for h in r.laws] and "W1[1,1]^2" in out["laws"][0]
+    assert r.to_dict(index_names=True)["laws"][0].startswith("x1^2")
     path = tmp_path / "c.json"
     cert = write_certificate(r, str(path))
     assert json.loads(path.read_text()) == cert
     assert [f for f in os.listdir(tmp_path) if f.startswith(".conslaw-")] == []
     assert cert["claims"]["certified"] and cert["convention"] == "layer-major-row-major-v1"
+    # ... and certificates write them in x1..xD, with the inline model
+    assert cert["laws"]["polynomials"] == r.to_dict(index_names=True)["laws"]
+    assert cert["digest"] == digest(cert)
+    assert build_model(cert["model"]).D == m.D
 
 
 def test_same_seed_bit_identical_certificate() -> None:
@@ -76,7 +94,7 @@ def test_time_limit_gives_honest_bounds() -> None:
 
 def test_interrupt_returns_proven_bounds(monkeypatch) -> None:  # noqa: ANN001
     # Ctrl-C during the Lie closure: the result keeps the laws proven so far
-    import conslaw_flint.certify as certify
+    import conslaw_flint.algorithms.certify as certify
 
     def boom(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
         raise KeyboardInterrupt
@@ -84,11 +102,14 @@ def test_interrupt_returns_proven_bounds(monkeypatch) -> None:  # noqa: ANN001
     monkeypatch.setattr(certify, "lie_closure", boom)
     r = certify.count_laws(build_model("linear:2,3,2"), seed=0)
     assert r.interrupted and not r.certified and r.method is None
+    assert r.stopped_by == "signal"
     assert r.laws_lower == 6 and r.laws_upper == r.D  # proven laws; no rank proven yet
     assert any("interrupted" in n for n in r.notes)
 
 
 def test_time_limit_during_law_search() -> None:
     r = count_laws(build_model("relu:3,4,5,3"), seed=0, time_limit=1e-6)
-    assert r.laws_lower <= r.laws_upper and not r.interrupted
+    assert r.laws_lower <= r.laws_upper
+    assert r.stopped_by == "time" and r.phase
     assert any("time limit" in n for n in r.notes)
+    assert "time limit reached" in r.text()

@@ -1,7 +1,8 @@
 """The law solver's shortcuts against the plain computation (issue 9).
 
 The solver splits the unknowns into blocks, samples rows modulo random primes and lifts
-kernels by rational reconstruction (docs/index.md, "Why the shortcuts are valid").  Here the
+kernels by rational reconstruction (docs/index.md, "Why the shortcuts are valid";
+conslaw_flint/algorithms/laws.py).  Here the
 *full* coefficient system of all unknowns -- no blocks, no sampling, no primes -- is ranked
 exactly over Q by FLINT (``reference.flint_law_space_dim``) and the dimensions must agree, on
 random maps and random general fields with rational coefficients, under random renumberings
@@ -14,55 +15,15 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, note
 from hypothesis import strategies as st
-from reference import flint_law_space_dim, sympy_is_law
+from reference import flint_law_space_dim, model_specs, renumber, sympy_is_law
 
-from conslaw_flint.laws import exact_block_laws, polynomial_laws
+from conslaw_flint.algorithms.blocks import blocks_of
+from conslaw_flint.algorithms.laws import exact_block_laws, polynomial_laws
+from conslaw_flint.core.polynomials import from_terms
 from conslaw_flint.models import build_model
 
-COEFS = ["1", "-1", "2", "-3", "1/2", "-2/3"]
 
-
-@st.composite
-def polynomials(draw: st.DrawFn, D: int, max_degree: int) -> str:
-    terms = []
-    for _ in range(draw(st.integers(0, 3))):
-        c = draw(st.sampled_from(COEFS))
-        vs = draw(st.lists(st.integers(1, D), max_size=max_degree))
-        terms.append("*".join([f"({c})", *(f"x{v}" for v in vs)]))
-    return " + ".join(terms) if terms else "0"
-
-
-@st.composite
-def models(draw: st.DrawFn) -> str:
-    """A ``fields:`` or ``poly[D]:`` specification with D <= 4 and up to 3 generators."""
-    D = draw(st.integers(1, 4))
-    d = draw(st.integers(1, 3))
-    if draw(st.booleans()):
-        return "fields:" + ";".join(",".join(draw(polynomials(D, 2)) for _ in range(D))
-                                    for _ in range(d))
-    return f"poly[{D}]:" + ";".join(draw(polynomials(D, 3)) for _ in range(d))
-
-
-def renumber(spec: str, perm: list[int]) -> str:
-    """The same model with variable x{i+1} written x{perm[i]+1} (fields: components moved)."""
-    import re
-
-    kind, _, body = spec.partition(":")
-    sub = lambda text: re.sub(r"x(\d+)", lambda m: f"y{perm[int(m.group(1)) - 1] + 1}",  # noqa: E731
-                              text).replace("y", "x")
-    if kind != "fields":
-        return f"{kind}:{sub(body)}"
-    out = []
-    for field in body.split(";"):
-        comps = field.split(",")
-        moved = [""] * len(comps)
-        for i, c in enumerate(comps):
-            moved[perm[i]] = sub(c)
-        out.append(",".join(moved))
-    return "fields:" + ";".join(out)
-
-
-@given(models(), st.sampled_from([(1, False), (2, False), (2, True), (3, True), (3, False)]),
+@given(model_specs(), st.sampled_from([(1, False), (2, False), (2, True), (3, True), (3, False)]),
        st.data())
 def test_law_basis_equals_full_nullspace(spec: str, degree: tuple[int, bool],
                                          data: st.DataObject) -> None:
@@ -92,14 +53,14 @@ def test_issue9_counterexamples(spec: str, degree: int, hom: bool, want: int) ->
     assert len(polynomial_laws(m, degree, homogeneous=hom).basis) == want
 
 
-@given(models(), st.integers(1, 3))
+@given(model_specs(), st.integers(1, 3))
 def test_exact_fallback_equals_modular_route(spec: str, k: int) -> None:
     """The exact solve over Z (used when the modular lift does not settle) returns the very
     same basis as the modular route (the same reduced form), block by block."""
-    from conslaw_flint.laws import blocks_of
-
     m = build_model(spec)
-    modular = polynomial_laws(m, k, seed=0).basis
+    res = polynomial_laws(m, k, seed=0)
+    modular = res.sparse
+    assert [from_terms(m.ring, h.items()) for h in modular] == res.basis
     exact = [h for block in blocks_of(m.family, k, False)
              for h in exact_block_laws(block, m.family)]
     key = lambda h: sorted(h.items())  # noqa: E731

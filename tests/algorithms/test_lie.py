@@ -5,8 +5,9 @@ import random
 import pytest
 from reference import sympy_lie_rank
 
-from conslaw_flint.lie import lie_closure, word_from_json, word_str, word_to_json
+from conslaw_flint.algorithms.lie import lie_closure
 from conslaw_flint.models import build_model
+from conslaw_flint.results import word_from_json, word_str, word_to_json
 
 
 @pytest.mark.parametrize("D", [3, 4, 5, 6])
@@ -67,11 +68,17 @@ def test_full_closure_never_exceeds_proven_bound(spec: str, laws: int) -> None:
     assert r.rank == m.D - laws and r.stopped == "closed"
 
 
-def _sparse(f):  # noqa: ANN001, ANN202 - FLINT nmod field -> sparse field (test helper)
+def _sparse(f):  # noqa: ANN001, ANN202 - FLINT nmod field -> (component, terms) list
     from fractions import Fraction
 
-    return {k: {tuple((v, t) for v, t in enumerate(e) if t): Fraction(int(c))
-                for e, c in comp.to_dict().items()} for k, comp in f.items()}
+    return [(k, [(tuple((v, t) for v, t in enumerate(e) if t), Fraction(int(c)))
+                 for e, c in comp.to_dict().items()]) for k, comp in f.items()]
+
+
+def _to_nmod(field, ctx, p: int):  # noqa: ANN001, ANN202 - FLINT fmpq field -> mod p
+    return {k: ctx.from_dict({e: int(c.p) * pow(int(c.q), -1, p) % p
+                              for e, c in comp.to_dict().items()})
+            for k, comp in field.items()}
 
 
 WORDS = [(0, 1), (1, 2), (2, 0), (0, 2), ((0, 1), 2), (1, (0, (1, 2))), (((0, 1), 2), (1, 2))]
@@ -80,10 +87,12 @@ WORDS = [(0, 1), (1, 2), (2, 0), (0, 2), ((0, 1), 2), (1, (0, (1, 2))), (((0, 1)
 def test_bracket_jacobians_and_jets_match_exact_symbolic_brackets() -> None:
     # values and Jacobians of words, from generator jets (depth 1: contracted Hessians;
     # deeper: truncated Taylor jets), equal those of the exact symbolic brackets mod p
+    import flint
     import numpy as np
 
-    from conslaw_flint.fields import ModTable, bracket, flint_context, to_flint_field
-    from conslaw_flint.lie import _Frame, _Jets
+    from conslaw_flint.algorithms.lie import _Frame, _Jets
+    from conslaw_flint.core.fields import bracket
+    from conslaw_flint.core.tables import ModTable, TermTable
 
     m = build_model("poly:x1^2*x2 + x3^3;x2*x3^2 + x1;x1*x2*x3")
     p = 33554393
@@ -96,14 +105,14 @@ def test_bracket_jacobians_and_jets_match_exact_symbolic_brackets() -> None:
         frame.add(w, vals[0], frozenset(), frozenset())
     got = frame.jacobians(list(range(m.d, m.d + len(WORDS))))
     jets = _Jets(m.family.mod_table(p), x, p)
-    ctx = flint_context(3, p)
-    gens = [to_flint_field(f, ctx) for f in m.family.fields]
+    ctx = flint.nmod_mpoly_ctx.get(["x1", "x2", "x3"], p, ordering="deglex")
+    gens = [_to_nmod(f, ctx, p) for f in m.family.fields]
 
     def sym(w):  # noqa: ANN001, ANN202
         return gens[w] if isinstance(w, int) else bracket(sym(w[0]), sym(w[1]))
 
     for t, w in enumerate(WORDS):
-        table = ModTable.from_fields([_sparse(sym(w))], 3, p)
+        table = ModTable(TermTable.from_sparse([_sparse(sym(w))], 3), p)
         assert (got[t] == table.jacobians(x, np.array([0]))[0]).all(), w
         assert (jets.jacobian(w) == table.jacobians(x, np.array([0]))[0]).all(), w
         assert (jets.value(w) == table.values_dense(x)[0]).all(), w
@@ -117,3 +126,23 @@ def test_jacobians_with_repeated_fields() -> None:
     x = np.arange(1, m.D + 1, dtype=np.int64)
     both = table.jacobians(x, np.array([1, 1, 0]))
     assert (both[0] == both[1]).all() and (both[2] == table.jacobians(x, np.array([0]))[0]).all()
+
+
+def test_time_budget_ends_the_closure_with_a_valid_bound() -> None:
+    import time
+
+    from conslaw_flint.core.budget import Budget
+
+    fam = build_model("linear:3,4,5").family
+    with Budget(time_limit=1e-9).active():
+        time.sleep(0.01)
+        r = lie_closure(fam, seed=0)
+    assert r.stopped == "time" and r.rank <= 22
+    assert len(r.words) == r.rank == len(r.pivots)
+
+
+def test_given_point_and_prime_are_used() -> None:
+    fam = build_model("linear:2,3,2").family
+    a = lie_closure(fam, seed=1)
+    b = lie_closure(fam, seed=99, prime=a.prime, point=a.point)
+    assert (b.prime, b.point, b.rank, b.words) == (a.prime, a.point, a.rank, a.words)

@@ -4,6 +4,7 @@ The maps are ``poly:`` specifications with D = 2..4 variables, d = 1..3 componen
 most 2 and small integer coefficients, every variable occurring (no index gap).  The profile
 (``ci``: derandomized, ~25 examples per property; ``long``: 500) is chosen by the environment
 variable ``HYPOTHESIS_PROFILE`` (see ``tests/conftest.py`` and ``docs/errors.md``).
+Laws are FLINT polynomials of the model's ring; the reference checks read their terms.
 
 A failing example is printed as the ``poly:`` specification (``conslaw count SPEC`` reproduces
 it); keep it as an explicit regression case at the end of this module.
@@ -24,12 +25,13 @@ from hypothesis import event, given, note
 from hypothesis import strategies as st
 from reference import sympy_is_law, sympy_lie_rank
 
-from conslaw_flint.certify import CountResult, certificate, count_laws
-from conslaw_flint.laws import polynomial_laws
-from conslaw_flint.lie import lie_closure
+from conslaw_flint.algorithms.certify import certificate, count_laws
+from conslaw_flint.algorithms.laws import polynomial_laws
+from conslaw_flint.algorithms.lie import lie_closure
 from conslaw_flint.models import build_model
+from conslaw_flint.results import CountResult
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 #: a monomial as the sorted tuple of its variable indices (with repetition): (0, 0, 2) = x1^2*x3
 Mono = tuple[int, ...]
@@ -88,7 +90,7 @@ def count(spec: str, seed: int = 0) -> CountResult:
 
 def stable_json(res: CountResult) -> str:
     """``count --json`` without the timing."""
-    out = res.to_json()
+    out = res.to_dict()
     out.pop("seconds")
     return json.dumps(out, sort_keys=True)
 
@@ -212,12 +214,12 @@ PROCESS_SPECS = [
 ]
 _SCRIPT = """
 import json, sys
-from conslaw_flint.certify import certificate, count_laws
+from conslaw_flint.algorithms.certify import certificate, count_laws
 from conslaw_flint.models import build_model
 out = []
 for spec in sys.argv[1:]:
     res = count_laws(build_model(spec), degree=2, seed=7)
-    j = res.to_json(); j.pop("seconds")
+    j = res.to_dict(); j.pop("seconds")
     out.append([j, certificate(res)])
 print(json.dumps(out, sort_keys=True))
 """
