@@ -67,58 +67,35 @@ def _gf2_add(v: int, basis: dict[int, int]) -> None:
 
 def shift_structure(family: FieldFamily) -> tuple[dict[int, int], bool]:
     """(reduced GF(2) basis of S as pivot bit -> vector, every generator shifts degrees
-    uniformly), from the compiled tables."""
-    basis: dict[int, int] = {}
-    uniform = True
+    uniformly), from the compiled tables (vectorised: parities packed in uint64 words)."""
     if family.is_gradient:
         # shifts of grad phi's term beta (component k) are beta - 2 e_k: parity par(beta),
         # degree |beta| - 2; constant terms of phi have no gradient and no shift
         t = family.potential_table()
-        var_by_term: list[list[tuple[int, int]]] = [[] for _ in range(t.n_terms)]
-        for term, v, e in zip(t.e_term.tolist(), t.e_var.tolist(), t.e_exp.tolist(),
-                              strict=True):
-            var_by_term[term].append((v, e))
-        per_field: dict[int, tuple[int, int]] = {}
-        for term, f in enumerate(t.t_field.tolist()):
-            mono = var_by_term[term]
-            if not mono:
-                continue
-            bits = 0
-            deg = 0
-            for v, e in mono:
-                deg += e
-                if e & 1:
-                    bits |= 1 << v
-            ref = per_field.get(f)
-            if ref is None:
-                per_field[f] = (bits, deg)
-                continue
-            if deg != ref[1]:
-                uniform = False
-            if bits != ref[0]:
-                _gf2_add(bits ^ ref[0], basis)
+        keep = np.bincount(t.e_term, minlength=t.n_terms) > 0
+        par = t.parities()
+        deg = t.degrees()
     else:
+        # shift of the term mu of component k: mu - e_k, parity par(mu) + e_k, degree |mu|-1
         t = family.term_table()
-        var_by_term = [[] for _ in range(t.n_terms)]
-        for term, v, e in zip(t.e_term.tolist(), t.e_var.tolist(), t.e_exp.tolist(),
-                              strict=True):
-            var_by_term[term].append((v, e))
-        ref_f: dict[int, tuple[int, int]] = {}
-        for term, (f, k) in enumerate(zip(t.t_field.tolist(), t.t_comp.tolist(), strict=True)):
-            bits = 1 << k
-            deg = -1
-            for v, e in var_by_term[term]:
-                deg += e
-                if e & 1:
-                    bits ^= 1 << v
-            ref = ref_f.get(f)
-            if ref is None:
-                ref_f[f] = (bits, deg)
-                continue
-            if deg != ref[1]:
-                uniform = False
-            if bits != ref[0]:
-                _gf2_add(bits ^ ref[0], basis)
+        keep = np.ones(t.n_terms, dtype=bool)
+        par = t.parities(extra=t.t_comp)
+        deg = t.degrees() - 1
+    fld = t.t_field[keep]
+    par, deg = par[keep], deg[keep]
+    if len(fld) == 0:
+        return {}, True
+    order = np.argsort(fld, kind="stable")
+    fld, par, deg = fld[order], par[order], deg[order]
+    first = np.searchsorted(fld, fld)          # index of each field's first term
+    uniform = bool((deg == deg[first]).all())
+    diffs = par ^ par[first]
+    diffs = diffs[diffs.any(axis=1)]
+    basis: dict[int, int] = {}
+    if len(diffs):
+        for row in np.unique(diffs, axis=0):
+            budget.tick()
+            _gf2_add(int.from_bytes(row.astype("<u8").tobytes(), "little"), basis)
     return basis, uniform
 
 
@@ -135,7 +112,8 @@ def unknowns(D: int, degree: int, homogeneous: bool) -> Iterator[tuple[Monomial,
 
 def blocks_of(family: FieldFamily, degree: int, homogeneous: bool) -> list[list[Monomial]]:
     """Independent blocks of unknown monomials (see the module docstring), deterministic:
-    blocks ordered by (degree label, first monomial), monomials in enumeration order."""
+    blocks ordered by degree label, then by their first monomial in enumeration order
+    (x1^2, x1*x2, ..., x2^2, ...), monomials in enumeration order."""
     basis, uniform = shift_structure(family)
     order = sorted(basis, reverse=True)
     groups: dict[tuple[int, bytes], list[Monomial]] = {}
@@ -154,7 +132,8 @@ def blocks_of(family: FieldFamily, degree: int, homogeneous: bool) -> list[list[
             groups[key] = [m]
         else:
             got.append(m)
-    return [groups[k] for k in sorted(groups, key=lambda k: (k[0], groups[k][0]))]
+    # insertion order is the order of the blocks' first monomials in the enumeration
+    return [groups[k] for k in sorted(groups, key=lambda k: k[0])]
 
 
 def connected_blocks(rows: list[dict[int, int]], n: int) -> list[list[int]]:

@@ -31,37 +31,64 @@ class LawChecker:
     """Exact check of <grad h, X_i> = 0 for every generator X_i, over Q.
 
     Generators are scaled to integer coefficients (which does not change the laws) and so is
-    the law.  All terms of all components are tabulated once: component variable, generator,
-    integer coefficient and the monomial as a sorted list of variable indices.  For a law h,
-    every product (term of d_k h) x (term of X_i,k) becomes one row (generator, monomial,
-    coefficient); rows are grouped by (generator, monomial) and summed with int64 arithmetic
-    whose bound is checked first (exact; Python integers otherwise).  h is a law iff every
-    sum is zero.
+    the law.  The terms of the components a law touches are tabulated (component, generator,
+    integer coefficient, monomial as a sorted row of variable indices) -- for gradient
+    families straight from the potentials: component k of grad phi has the terms c*e*x^(m-e_k)
+    of the terms c*x^m of phi with e = m_k > 0, so the gradient table (a factor of the degree
+    larger; D^2 entries for phi = x1...xD) is never built.  For a law h, every product
+    (term of d_k h) x (term of X_i,k) becomes one row (generator, monomial, coefficient); rows
+    are grouped by (generator, monomial) and summed with int64 arithmetic whose bound is
+    checked first (exact; Python integers otherwise).  h is a law iff every sum is zero.
     """
 
     def __init__(self, family: FieldFamily) -> None:
         self.D = family.D
-        table = family.term_table()
-        coef = table.coef
+        self.family = family
+        self.gradient = family.is_gradient
+        t = family.potential_table() if self.gradient else family.term_table()
+        self.t = t
+        coef = t.coef
         if coef.dtype != np.int64:
             # scale each generator by the lcm of its denominators (laws unchanged)
-            den = [1] * table.n_fields
-            for f, c in zip(table.t_field.tolist(), coef, strict=True):
+            den = [1] * t.n_fields
+            for f, c in zip(t.t_field.tolist(), coef, strict=True):
                 q = Fraction(c).denominator
                 den[f] = den[f] * q // math.gcd(den[f], q)
-            ints = [int(Fraction(c) * den[f]) for f, c in zip(table.t_field.tolist(), coef,
-                                                               strict=True)]
+            self.ints = [int(Fraction(c) * den[f]) for f, c in zip(t.t_field.tolist(), coef,
+                                                                    strict=True)]
         else:
-            ints = coef.tolist()
-        order = np.argsort(table.t_comp, kind="stable")
-        self.var = table.t_comp[order]
-        self.fld = table.t_field[order]
-        self.coef_py = [ints[t] for t in order.tolist()]
-        self.max_coef = max((abs(c) for c in ints), default=0)
-        self.coef = (np.array(self.coef_py, dtype=np.int64) if self.max_coef < 2**62
-                     else None)
-        self.mono = table.multisets()[order]
-        self.bounds = np.searchsorted(self.var, np.arange(self.D + 1))
+            self.ints = coef.tolist()
+        # entries (gradient families) or terms (fields) grouped by component
+        key = t.e_var if self.gradient else t.t_comp
+        self.order = np.argsort(key, kind="stable")
+        self.bounds = np.searchsorted(key[self.order], np.arange(self.D + 1))
+        if self.gradient:
+            self.e_start = np.searchsorted(t.e_term, np.arange(t.n_terms + 1))
+        self._comp: dict[int, tuple[np.ndarray, list[int], np.ndarray]] = {}
+
+    def _component(self, k: int) -> tuple[np.ndarray, list[int], np.ndarray]:
+        """(generators, integer coefficients, monomial rows padded with D) of the terms of
+        component k of every generator."""
+        got = self._comp.get(k)
+        if got is not None:
+            return got
+        t = self.t
+        sel = self.order[self.bounds[k]:self.bounds[k + 1]]
+        if not self.gradient:
+            rows = t.multisets_of(sel)
+            out = (t.t_field[sel], [self.ints[i] for i in sel.tolist()], rows)
+        else:
+            terms = t.e_term[sel]
+            exps = t.e_exp[sel]
+            rows = t.multisets_of(terms, lower=k)
+            out = (t.t_field[terms],
+                   [self.ints[i] * e for i, e in zip(terms.tolist(), exps.tolist(),
+                                                      strict=True)], rows)
+        self._comp[k] = out
+        return out
+
+    def has_component(self, k: int) -> bool:
+        return bool(self.bounds[k] < self.bounds[k + 1])
 
     def check(self, h: Poly | SparsePoly) -> bool:
         """True iff h is a conservation law (exact)."""
@@ -76,7 +103,7 @@ class LawChecker:
             for m, c in _int_terms(h):
                 flat = [v for v, e in m for _ in range(e)]
                 for k, e in m:
-                    if self.bounds[k] == self.bounds[k + 1]:
+                    if not self.has_component(k):
                         continue  # no generator has a component k
                     pos = flat.index(k)
                     g_law.append(n)
@@ -86,40 +113,57 @@ class LawChecker:
         ok = [True] * len(laws)
         if not g_var:
             return ok
-        gv = np.array(g_var, dtype=np.int64)
-        lo = self.bounds[gv]
-        cnt = self.bounds[gv + 1] - lo
+        comps = sorted(set(g_var))
+        parts = [self._component(k) for k in comps]
+        fld = np.concatenate([q[0] for q in parts])
+        coef_py = [c for q in parts for c in q[1]]
+        width = max(q[2].shape[1] for q in parts)
+        mono_c = np.full((len(fld), width), self.D, dtype=np.int64)
+        start = 0
+        for q in parts:
+            mono_c[start:start + len(q[0]), :q[2].shape[1]] = q[2]
+            start += len(q[0])
+        sizes = np.array([len(q[0]) for q in parts], dtype=np.int64)
+        local = {k: i for i, k in enumerate(comps)}
+        cstart = np.concatenate([[0], np.cumsum(sizes)])
+        max_coef = max((abs(c) for c in coef_py), default=0)
+        gv = np.array([local[k] for k in g_var], dtype=np.int64)
+        lo = cstart[gv]
+        cnt = sizes[gv]
         rows = int(cnt.sum())
+        budget.reserve(rows * (width + 8) * 8 * 4, "the exact check of the laws",
+                       "check fewer laws at once")
         gw = max(len(m) for m in g_mono)
         which = np.repeat(np.arange(len(g_var)), cnt)
         idx = np.repeat(lo, cnt) + np.arange(rows) - np.repeat(np.cumsum(cnt) - cnt, cnt)
-        gm = np.full((len(g_var), gw), self.D, dtype=np.int64)
+        gm = np.full((len(g_var), max(gw, 1)), self.D, dtype=np.int64)
         for r, mono_r in enumerate(g_mono):
             gm[r, :len(mono_r)] = mono_r
-        mono = np.sort(np.concatenate([gm[which], self.mono[idx]], axis=1), axis=1)
+        mono = np.sort(np.concatenate([gm[which], mono_c[idx]], axis=1), axis=1)
         law = np.array(g_law, dtype=np.int64)[which]
-        n_fields = int(self.fld.max(initial=0)) + 1
+        n_fields = int(fld.max(initial=0)) + 1
         base = self.D + 1
-        if len(laws) * n_fields * base ** mono.shape[1] < 2**62:
-            key = law * n_fields + self.fld[idx]   # pack (law, generator, monomial)
+        if math.log2(len(laws) * n_fields) + mono.shape[1] * math.log2(base) < 62:
+            key = law * n_fields + fld[idx]   # pack (law, generator, monomial)
             for j in range(mono.shape[1]):
                 key = key * base + mono[:, j]
             _, first, inv = np.unique(key, return_index=True, return_inverse=True)
         else:
-            keys = np.concatenate([law[:, None], self.fld[idx][:, None], mono], axis=1)
+            keys = np.concatenate([law[:, None], fld[idx][:, None], mono], axis=1)
             _, first, inv = np.unique(keys, axis=0, return_index=True, return_inverse=True)
         inv = inv.reshape(-1)
         max_g = max(abs(c) for c in g_coef)
-        if self.coef is not None and max_g * self.max_coef * rows < 2**62:
+        if max_coef < 2**62 and max_g * max_coef * rows < 2**62:
             gc = np.array(g_coef, dtype=np.int64)
+            cc = np.array(coef_py, dtype=np.int64)
             sums = np.zeros(len(first), dtype=np.int64)
-            np.add.at(sums, inv, gc[which] * self.coef[idx])
+            np.add.at(sums, inv, gc[which] * cc[idx])
             bad = np.flatnonzero(sums)
         else:
             acc: dict[int, int] = {}
             for r in range(rows):  # exact fallback with Python integers
                 key_r = int(inv[r])
-                acc[key_r] = acc.get(key_r, 0) + g_coef[int(which[r])] * self.coef_py[int(idx[r])]
+                acc[key_r] = acc.get(key_r, 0) + g_coef[int(which[r])] * coef_py[int(idx[r])]
             bad = np.array([k for k, v in acc.items() if v], dtype=np.int64)
         for n in set(law[first[bad]].tolist()):
             ok[n] = False

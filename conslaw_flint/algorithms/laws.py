@@ -112,6 +112,18 @@ class _Samples:
         """Draw points until at least ``rows`` sample rows exist."""
         p, D, d = self.p, self.family.D, self.family.d
         per_point = min(d, max(rows, 1), D + 8)  # one point gives rank <= D rows
+        have = sum(u.shape[0] for u in self.U)
+        if have < rows and d <= D + 8 and d * D * (-(-(rows - have) // d)) <= 20_000_000:
+            # few generators: every generator value is a row (any combination is valid);
+            # all the points at once, in one vectorised evaluation
+            P = -(-(rows - have) // d)
+            budget.tick()
+            X = self.np_rng.integers(1, p, size=(P, D), dtype=np.int64)
+            V = self.family.mod_table(p).values_batch(X)
+            inv = linalg.inv_mod_vec(X, p)
+            for r in range(P):
+                self.points.append(X[r])
+                self.U.append(V[r] * inv[r][None, :] % p)
         while sum(u.shape[0] for u in self.U) < rows:
             x = self.np_rng.integers(1, p, size=D, dtype=np.int64)
             budget.tick()
@@ -137,7 +149,7 @@ class _Samples:
                     coef = self.np_rng.integers(1, p, size=d, dtype=np.int64)
                     np.add.at(W, (row[f], c), coef[f] * v % p)
                 W %= p
-            inv = np.array([pow(int(t), -1, p) for t in x], dtype=np.int64)
+            inv = linalg.inv_mod_vec(x, p)
             self.points.append(x)
             self.U.append(W * inv[None, :] % p)
 
@@ -189,24 +201,29 @@ def _grouped_product(group: np.ndarray, vals: np.ndarray, n: int, p: int) -> np.
 
 def _lift_block(block: Sequence[Monomial], residues: list[tuple[np.ndarray, list[int], int]]
                 ) -> list[SparsePoly] | None:
-    """Rational reconstruction (CRT over the primes so far) of a block's kernel basis."""
+    """Rational reconstruction (CRT over the primes so far) of a block's kernel basis; zero
+    residues (most entries of a kernel vector) reconstruct to zero and are skipped."""
     free = residues[0][1]
     if any(r[1] != free for r in residues):
         return None
     out = []
     for t in range(len(free)):
-        vec: list[Fraction] = []
-        for j in range(len(block)):
-            a, m = 0, 1
-            for basis, _, p in residues:
-                a, m = linalg.crt_pair(a, m, int(basis[t, j]), p) if m > 1 else (
-                    int(basis[t, j]), p)
-            q = linalg.rational_reconstruct(a, m)
-            if q is None:
-                return None
-            vec.append(q)
+        cols = np.flatnonzero(np.any(np.stack([basis[t] for basis, _, _ in residues]), axis=0))
+        values, m = None, 1
+        for basis, _, p in residues:
+            col_vals = basis[t, cols].tolist()
+            if values is None:
+                values, m = col_vals, p
+            else:
+                values = [linalg.crt_pair(a, m, b, p)[0] for a, b in zip(values, col_vals,
+                                                                         strict=True)]
+                m *= p
+        vec = linalg.reconstruct_vec(values or [], m)
+        if vec is None:
+            return None
         ints = linalg.primitive_integer_vector(vec)
-        out.append(_positive_leading({block[j]: Fraction(c) for j, c in enumerate(ints) if c}))
+        out.append(_positive_leading({block[j]: Fraction(c)
+                                      for j, c in zip(cols.tolist(), ints, strict=True) if c}))
     return out
 
 

@@ -255,7 +255,12 @@ def lie_closure(family: FieldFamily, seed: int = 0, cap: int | None = None,
         bounds = np.searchsorted(f, np.arange(d + 1))
         big = d > 4 * D + 64
         if big:
-            target = min(limit, table.gram_rank(x))
+            # the rank of J^T J bounds how far level 1 can go (a target to stop adding rows);
+            # when it cannot be afforded in the time left, rows are added until time is up
+            try:
+                target = min(limit, table.gram_rank(x))
+            except TimeUp:
+                target = limit
             rows_order = np.array(rng.sample(range(d), d), dtype=np.int64)
         else:
             target = limit

@@ -3,8 +3,9 @@
 Exit codes: 0 success (also for honest, uncertified bounds and for a count stopped by its
 time limit, which prints the bounds proven so far), 1 a certificate was rejected / a sweep
 case failed / theory pages are stale, 2 bad input (one line on stderr, no traceback unless
-``--debug``, no file written), 3 a law basis stopped by ``--time-limit`` (no basis is
-printed: a partial basis proves nothing), 130 interrupted by Ctrl-C or SIGTERM (a count
+``--debug``, no file written), 3 the time limit passed before anything was proven (a law
+basis stopped by ``--time-limit``: a partial basis proves nothing; or a model that could not
+be built in time), 130 interrupted by Ctrl-C or SIGTERM (a count
 prints the bounds proven so far).
 
 Start-up is kept light: this module imports only the standard library; the algorithms
@@ -94,11 +95,13 @@ def cmd_count(args: argparse.Namespace) -> int:
 
     if args.certificate is not None:
         check_output_path(args.certificate, inputs=[args.model], what="certificate")
-    with _budget(args).active():
+    with _budget(args, args.time_limit).active() as b:
         model = _model(args)
+        left = b.remaining()
         res = count_laws(model, degree=args.degree, seed=args.seed,
-                         max_unknowns=args.max_unknowns, time_limit=args.time_limit,
-                         max_memory=args.max_memory, progress=_progress(args))
+                         max_unknowns=args.max_unknowns,
+                         time_limit=None if left is None else max(left, 0.0),
+                         max_memory=b.max_memory, progress=_progress(args))
         written = None
         if args.certificate is not None:
             written = write_verified_certificate(res, args.certificate)
@@ -274,6 +277,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"conslaw: {e}", file=sys.stderr)
         return 2
+    except TimeUp as e:
+        print(f"conslaw: {e}; nothing was proven: raise --time-limit", file=sys.stderr)
+        return 3
     except BrokenPipeError:  # output piped into a command that stopped reading (| head)
         try:
             sys.stderr.close()

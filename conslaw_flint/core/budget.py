@@ -134,6 +134,17 @@ def tick(phase: str | None = None) -> None:
         raise TimeUp(f"time limit reached during {b.phase or 'the computation'}", b.phase)
 
 
+def expect(seconds: float, what: str) -> None:
+    """Before a step that cannot be interrupted (one FLINT call): raise :class:`TimeUp`
+    when its estimated duration exceeds the time left, so that a time limit is overshot by
+    at most about a second instead of by the whole step."""
+    b = _CURRENT.get()
+    left = b.remaining()
+    if left is not None and seconds > left + 0.5:
+        raise TimeUp(f"time limit reached before {what} (estimated {seconds:.1f} s, "
+                     f"{max(left, 0):.1f} s left)", b.phase)
+
+
 def reserve(nbytes: float, what: str, hint: str) -> None:
     """Refuse an allocation of about ``nbytes`` that exceeds the active memory budget."""
     b = _CURRENT.get()
@@ -155,5 +166,5 @@ def phase(name: str) -> Iterator[None]:
         b.phase = before
 
 
-__all__ = ["Budget", "current", "default_max_memory", "format_bytes", "parse_bytes", "phase",
-           "physical_memory", "reserve", "tick"]
+__all__ = ["Budget", "current", "default_max_memory", "expect", "format_bytes", "parse_bytes",
+           "phase", "physical_memory", "reserve", "tick"]

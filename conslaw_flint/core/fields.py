@@ -183,6 +183,44 @@ class FieldFamily:
             self._potentials = tuple(from_terms(self.ring, g) for g in groups)
         return self._potentials
 
+    def potential(self, i: int) -> Poly:
+        """phi_i as a FLINT polynomial (gradient families; built alone, not all d)."""
+        if self._fields is not None:
+            raise ValueError("general fields have no potentials")
+        if self._potentials is not None:
+            return self._potentials[i]
+        key = ("phi", i)
+        if key not in self._cache:
+            from .polynomials import from_terms
+
+            t = self.potential_table()
+            if "tf_order_p" not in self._cache:
+                o = np.argsort(t.t_field, kind="stable")
+                self._cache["tf_order_p"] = (o, np.searchsorted(t.t_field[o],
+                                                                np.arange(self.d + 1)))
+            o, fb = self._cache["tf_order_p"]
+            sel = o[fb[i]:fb[i + 1]]
+            e_start = np.searchsorted(t.e_term, np.arange(t.n_terms + 1))
+            items = []
+            coefs = t.coefficients() if t.coef.dtype != np.int64 else None
+            for term in sel.tolist():
+                lo, hi = e_start[term], e_start[term + 1]
+                m = tuple(zip(t.e_var[lo:hi].tolist(), t.e_exp[lo:hi].tolist(), strict=True))
+                c = coefs[term] if coefs is not None else int(t.coef[term])
+                items.append((tuple(sorted(m)), c))
+            self._cache[key] = from_terms(self.ring, items)
+        return self._cache[key]
+
+    def field(self, i: int) -> VectorField:
+        """X_i as a FLINT vector field (built alone, not all d)."""
+        if self._fields is not None:
+            return self._fields[i]
+        key = ("X", i)
+        if key not in self._cache:
+            p = self.potential(i)
+            self._cache[key] = VectorField(self.ring, {k: p.derivative(k) for k in variables(p)})
+        return self._cache[key]
+
     @property
     def fields(self) -> tuple[VectorField, ...]:
         """X_1..X_d as FLINT vector fields."""
@@ -218,43 +256,57 @@ class FieldFamily:
         """The :class:`ModTable` of the fields modulo p (cached per prime)."""
         key = f"table{p}"
         if key not in self._cache:
-            self._cache[key] = ModTable(self.term_table(), p)
+            if self._fields is None:
+                self._cache[key] = ModTable(self.term_table, p, self.potential_table())
+            else:
+                self._cache[key] = ModTable(self.term_table(), p)
         return self._cache[key]
 
     # -- structure ----------------------------------------------------------------------------
 
-    def _incidences(self) -> tuple[list[frozenset[int]], list[frozenset[int]]]:
-        """(support, depends) of every generator, from the compiled tables."""
-        if "inc" not in self._cache:
-            d = self.d
-            sup: list[set[int]] = [set() for _ in range(d)]
-            dep: list[set[int]] = [set() for _ in range(d)]
-            if self._fields is None:
-                # grad phi has component k iff x_k occurs in phi, and depends on x_v iff some
-                # monomial has x_v squared or x_v times another variable
-                t = self.potential_table()
-                width = np.bincount(t.e_term, minlength=t.n_terms)[t.e_term]
-                for f, v, e, w in zip(t.t_field[t.e_term].tolist(), t.e_var.tolist(),
-                                      t.e_exp.tolist(), width.tolist(), strict=True):
-                    sup[f].add(v)
-                    if e > 1 or w > 1:
-                        dep[f].add(v)
-            else:
-                t = self.term_table()
-                for f, k in zip(t.t_field.tolist(), t.t_comp.tolist(), strict=True):
-                    sup[f].add(k)
-                for f, v in zip(t.t_field[t.e_term].tolist(), t.e_var.tolist(), strict=True):
-                    dep[f].add(v)
-            self._cache["inc"] = ([frozenset(s) for s in sup], [frozenset(s) for s in dep])
-        return self._cache["inc"]
+    def _entries_by_field(self) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(table, entries sorted by field, field boundaries, entry's field, entry's
+        monomial width): the index behind :meth:`support` and :meth:`depends`."""
+        if "byf" not in self._cache:
+            t = self.potential_table() if self._fields is None else self.term_table()
+            ef = t.t_field[t.e_term]
+            order = np.argsort(ef, kind="stable")
+            bounds = np.searchsorted(ef[order], np.arange(self.d + 1))
+            width = np.bincount(t.e_term, minlength=t.n_terms)[t.e_term]
+            self._cache["byf"] = (t, order, bounds, ef, width)
+        return self._cache["byf"]
 
     def support(self, i: int) -> frozenset[int]:
-        """Indices of the non-zero components of X_i."""
-        return self._incidences()[0][i]
+        """Indices of the non-zero components of X_i (structurally: an over-approximation
+        only if terms cancel, which the tables never leave)."""
+        key = ("sup", i)
+        if key not in self._cache:
+            if self._fields is None:
+                # grad phi has component k iff x_k occurs in phi
+                t, order, bounds, _, _ = self._entries_by_field()
+                self._cache[key] = frozenset(t.e_var[order[bounds[i]:bounds[i + 1]]].tolist())
+            else:
+                t = self.term_table()
+                if "tf_order" not in self._cache:
+                    o = np.argsort(t.t_field, kind="stable")
+                    self._cache["tf_order"] = (o, np.searchsorted(t.t_field[o],
+                                                                  np.arange(self.d + 1)))
+                o, fb = self._cache["tf_order"]
+                self._cache[key] = frozenset(t.t_comp[o[fb[i]:fb[i + 1]]].tolist())
+        return self._cache[key]
 
     def depends(self, i: int) -> frozenset[int]:
         """Indices of the variables X_i depends on."""
-        return self._incidences()[1][i]
+        key = ("dep", i)
+        if key not in self._cache:
+            t, order, bounds, _, width = self._entries_by_field()
+            sel = order[bounds[i]:bounds[i + 1]]
+            if self._fields is None:
+                # grad phi depends on x_v iff some monomial has x_v squared or x_v times
+                # another variable
+                sel = sel[(t.e_exp[sel] > 1) | (width[sel] > 1)]
+            self._cache[key] = frozenset(t.e_var[sel].tolist())
+        return self._cache[key]
 
     @property
     def denominator(self) -> int:

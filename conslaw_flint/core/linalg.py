@@ -23,10 +23,13 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Sequence
 from fractions import Fraction
 
 import flint
 import numpy as np
+
+from . import budget
 
 PRIME_BITS = 25
 _CHUNK = 4096
@@ -53,12 +56,24 @@ def matmul_mod(a: np.ndarray, b: np.ndarray, p: int) -> np.ndarray:
     return out
 
 
+#: measured costs (2 cores): filling an nmod_mat from NumPy, per entry; rank / echelon form,
+#: per rows * cols * min(rows, cols) (shared/flint-facts.md; re-measured 2026-11-30)
+SECONDS_PER_FILL = 2e-7
+SECONDS_PER_ELIMINATION = 1.5e-10
+
+
+def elimination_seconds(rows: int, cols: int) -> float:
+    """Estimated seconds of one rank or echelon form of a rows x cols matrix mod p."""
+    return SECONDS_PER_FILL * rows * cols + SECONDS_PER_ELIMINATION * rows * cols * min(rows,
+                                                                                        cols)
+
+
 def to_nmod_mat(a: np.ndarray, p: int) -> flint.nmod_mat:
     """Copy an int64 array (entries in [0, p)) into a FLINT nmod_mat."""
     rows, cols = a.shape
     if rows == 0 or cols == 0:
         return flint.nmod_mat(rows, cols, p)
-    return flint.nmod_mat(a.tolist(), p)
+    return flint.nmod_mat(rows, cols, a.ravel().tolist(), p)
 
 
 def from_nmod_mat(m: flint.nmod_mat) -> np.ndarray:
@@ -108,6 +123,8 @@ def rank_mod(a: np.ndarray, p: int) -> int:
     """Rank of ``a`` modulo the prime p (a lower bound for its rank over Q)."""
     if a.size == 0:
         return 0
+    budget.expect(elimination_seconds(*a.shape), f"a rank of a {a.shape[0]} x {a.shape[1]} "
+                  "matrix")
     return int(to_nmod_mat(a % p, p).rank())
 
 
@@ -115,6 +132,8 @@ def rref_mod(a: np.ndarray, p: int) -> tuple[np.ndarray, list[int]]:
     """Reduced row echelon form modulo p: (nonzero rows of R, pivot columns)."""
     if a.size == 0:
         return np.zeros((0, a.shape[1]), dtype=np.int64), []
+    budget.expect(elimination_seconds(*a.shape), f"an echelon form of a {a.shape[0]} x "
+                  f"{a.shape[1]} matrix")
     r_mat, rank = to_nmod_mat(a % p, p).rref()
     r = from_nmod_mat(r_mat)[:rank]
     pivots = [int(np.flatnonzero(row)[0]) for row in r]
@@ -131,6 +150,7 @@ def kernel_mod(a: np.ndarray, p: int) -> tuple[np.ndarray, list[int], list[int]]
     """
     n = a.shape[1]
     if a.size and a.shape[0] >= n:
+        budget.expect(elimination_seconds(*a.shape), f"a kernel of a {a.shape[0]} x {n} matrix")
         m = to_nmod_mat(a % p, p)
         if m.rank() == n:  # full column rank: trivial kernel, no echelon form needed
             return np.zeros((0, n), dtype=np.int64), list(range(n)), []
@@ -186,30 +206,52 @@ class Echelon:
         nz = np.flatnonzero(res.any(axis=1))
         if nz.size == 0:
             return flags
-        if nz.size > 8:
+        if nz.size > 1:
             # which residues are independent, greedily in order: pivot columns of the
             # echelon form of the transposed residue block (one FLINT rref)
             _, piv_cols = rref_mod(res[nz].T.copy(), p)
             nz = nz[piv_cols]
-        for i in nz:
-            if limit is not None and self.rank >= limit:
-                break
-            row = res[i]
-            if self.pivots:
-                # rows accepted earlier in this batch: reduce again (cheap, few of them)
-                row = (row - matmul_mod(row[self.pivots][None, :], self.rows, p)[0]) % p
-            piv = np.flatnonzero(row)
-            if piv.size == 0:
-                continue
-            c = int(piv[0])
-            row = row * pow(int(row[c]), -1, p) % p
-            if self.rows.shape[0]:
-                f = self.rows[:, c].copy()
-                self.rows = (self.rows - (f[:, None] * row[None, :]) % p) % p
-            self.rows = np.vstack([self.rows, row[None, :]])
-            self.pivots.append(c)
+        if limit is not None:
+            nz = nz[:max(limit - self.rank, 0)]
+        if nz.size == 0:
+            return flags
+        # the new basis: the reduced echelon form of (old rows; accepted residues), one FLINT
+        # call.  The old pivots stay pivots (an old row has zeros before its pivot and the
+        # residues vanish on old pivots), so the pivot list only grows; its order is
+        # acceptance order, not column order.
+        R, piv = rref_mod(np.vstack([self.rows, res[nz]]), p)
+        where = {c: i for i, c in enumerate(piv)}
+        old = set(self.pivots)
+        new = [c for c in piv if c not in old]
+        self.pivots = self.pivots + new
+        self.rows = R[[where[c] for c in self.pivots]]
+        for i in nz.tolist():
             flags[i] = True
         return flags
+
+
+def inv_mod_vec(a: np.ndarray, p: int) -> np.ndarray:
+    """Elementwise inverses modulo the prime p (Fermat: a^(p-2)); zeros stay zero."""
+    return _powmod_vec(np.asarray(a, dtype=np.int64) % p, p - 2, p)
+
+
+def reconstruct_vec(values: Sequence[int], m: int) -> list[Fraction] | None:
+    """:func:`rational_reconstruct` of many residues modulo m; small integers (|n| <=
+    sqrt(m/2), denominator 1: the unique reconstruction in range) are recognised at once."""
+    bound = math.isqrt(m // 2)
+    out: list[Fraction] = []
+    for a in values:
+        a %= m
+        if a <= bound:
+            out.append(Fraction(a))
+        elif m - a <= bound:
+            out.append(Fraction(a - m))
+        else:
+            q = rational_reconstruct(a, m)
+            if q is None:
+                return None
+            out.append(q)
+    return out
 
 
 def rational_reconstruct(a: int, m: int) -> Fraction | None:

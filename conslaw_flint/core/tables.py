@@ -23,14 +23,14 @@ in hundreds of variables (evaluating one FLINT polynomial at a point costs O(D))
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from fractions import Fraction
 from typing import Any
 
 import numpy as np
 
 from . import linalg
-from .polynomials import Monomial, terms, to_fraction
+from .polynomials import Monomial, to_fraction
 
 
 def _powmod(base: np.ndarray, exp: np.ndarray, p: int) -> np.ndarray:
@@ -43,6 +43,78 @@ def _powmod(base: np.ndarray, exp: np.ndarray, p: int) -> np.ndarray:
         e >>= 1
         b = b * b % p
     return result
+
+
+def _term_values(x: np.ndarray, e_term: np.ndarray, e_var: np.ndarray, e_exp: np.ndarray,
+                 e_pos: np.ndarray, n_terms: int, p: int) -> np.ndarray:
+    """x^m mod p of every term of a table, entry by entry (no search for repeats)."""
+    vals = np.ones(n_terms, dtype=np.int64)
+    pw = x[e_var] % p if int(e_exp.max(initial=1)) == 1 else _powmod(x[e_var], e_exp, p)
+    for j in range(int(e_pos.max(initial=-1)) + 1):
+        sel = e_pos == j
+        t = e_term[sel]
+        vals[t] = vals[t] * pw[sel] % p
+    return vals
+
+
+def coefficients_mod(table: TermTable, p: int) -> np.ndarray:
+    """The coefficients of a table modulo p (p must divide no denominator)."""
+    if table.coef.dtype == np.int64:
+        return table.coef % p
+    return np.array([c.numerator % p * pow(c.denominator, -1, p) % p
+                     for c in map(Fraction, table.coef)], dtype=np.int64)
+
+
+def gradient_values_coo(table: TermTable, x: np.ndarray, p: int
+                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The non-zero values of the gradient fields of a table of scalars (potentials) at x
+    modulo p, as (field, component, value): one entry c*e*x^m/x_v per entry (v, e) of a
+    term c*x^m, summed per (field, v).  O(entries of the potentials), against O(entries of
+    the gradient table) -- a factor of the degree less.  Needs every x_v invertible mod p."""
+    coef = coefficients_mod(table, p)
+    mv = _term_values(x, table.e_term, table.e_var, table.e_exp, table.e_pos,
+                      table.n_terms, p)
+    inv_x = linalg.inv_mod_vec(x, p)
+    et, ev, ee = table.e_term, table.e_var, table.e_exp
+    val = coef[et] * mv[et] % p * (ee % p) % p * inv_x[ev] % p
+    f = table.t_field[et]
+    if len(np.unique(table.t_field)) == table.n_terms:  # one term per potential: no repeats
+        nz = val != 0
+        return f[nz], ev[nz], val[nz]
+    key = f * table.D + ev
+    uk, inv = np.unique(key, return_inverse=True)
+    acc = np.zeros(len(uk), dtype=np.int64)
+    np.add.at(acc, inv.reshape(-1), val)
+    acc %= p
+    nz = acc != 0
+    return uk[nz] // table.D, uk[nz] % table.D, acc[nz]
+
+
+def _gradient_values_batch(table: TermTable, X: np.ndarray, p: int) -> np.ndarray:
+    """Values of the gradient fields of a table of scalars at each point (rows of X), dense:
+    (P, n_fields, D); O(P * entries of the potentials)."""
+    P, D = X.shape
+    coef = coefficients_mod(table, p)
+    mv = np.ones((P, table.n_terms), dtype=np.int64)
+    pw = X[:, table.e_var] % p if int(table.e_exp.max(initial=1)) == 1 else _powmod(
+        X[:, table.e_var], np.broadcast_to(table.e_exp, (P, len(table.e_exp))).copy(), p)
+    for j in range(int(table.e_pos.max(initial=-1)) + 1):
+        sel = table.e_pos == j
+        t = table.e_term[sel]
+        mv[:, t] = mv[:, t] * pw[:, sel] % p
+    inv_x = linalg.inv_mod_vec(X, p)
+    et, ev, ee = table.e_term, table.e_var, table.e_exp
+    val = mv[:, et] * (coef[et] * (ee % p) % p)[None, :] % p * inv_x[:, ev] % p
+    key = table.t_field[et] * D + ev
+    out = np.zeros((P, table.n_fields * D), dtype=np.int64)
+    # entries of one key are added level by level (rank of the entry among its key's)
+    order = np.argsort(key, kind="stable")
+    ks = key[order]
+    rank = np.arange(len(ks)) - np.searchsorted(ks, ks)
+    for r in range(int(rank.max(initial=-1)) + 1):
+        sel = order[rank == r]
+        out[:, key[sel]] = (out[:, key[sel]] + val[:, sel]) % p
+    return out.reshape(P, table.n_fields, D)
 
 
 class TermTable:
@@ -99,16 +171,69 @@ class TermTable:
         return TermTable(D, len(items), arr[0], arr[1], TermTable._coefs(tk), *arr[2:])
 
     @staticmethod
+    def from_polys(items: Sequence[Sequence[tuple[int, Any]]], D: int) -> TermTable:
+        """Table of ``items[i]`` = list of (component, FLINT polynomial) (component ``-1`` for
+        scalars), converted with NumPy from FLINT's exponent tuples."""
+        tf: list[np.ndarray] = []
+        tc: list[np.ndarray] = []
+        coefs: list[Any] = []
+        et: list[np.ndarray] = []
+        ev: list[np.ndarray] = []
+        ee: list[np.ndarray] = []
+        t = 0
+        for i, comps in enumerate(items):
+            for k, poly in comps:
+                n = len(poly)
+                if n == 0:
+                    continue
+                exps = np.array(poly.monoms(), dtype=np.int64).reshape(n, D)
+                rows, cols = np.nonzero(exps)
+                et.append(rows + t)
+                ev.append(cols)
+                ee.append(exps[rows, cols])
+                tf.append(np.full(n, i, dtype=np.int64))
+                tc.append(np.full(n, k, dtype=np.int64))
+                coefs.extend(poly.coeffs())
+                t += n
+        cat = lambda xs: np.concatenate(xs) if xs else np.zeros(0, dtype=np.int64)  # noqa: E731
+        if all(c.q == 1 and abs(int(c.p)) < 2**62 for c in coefs):
+            coef = np.array([int(c.p) for c in coefs], dtype=np.int64)
+        else:
+            coef = np.array([to_fraction(c) for c in coefs], dtype=object)
+        return TermTable(D, len(items), cat(tf), cat(tc), coef, cat(et), cat(ev), cat(ee))
+
+    @staticmethod
     def from_fields(fields: Sequence[Mapping[int, Any]], D: int) -> TermTable:
         """Table of fields given as {component: FLINT polynomial} (or any mapping with
         ``items()``, e.g. a :class:`~conslaw_flint.core.fields.VectorField`)."""
-        return TermTable.from_sparse([[(k, terms(c)) for k, c in f.items()] for f in fields],
-                                     D)
+        return TermTable.from_polys([list(f.items()) for f in fields], D)
 
     @staticmethod
     def from_scalars(polys: Sequence[Any], D: int) -> TermTable:
         """Table of scalar FLINT polynomials (component ``-1``), e.g. potentials or laws."""
-        return TermTable.from_sparse([[(-1, terms(q))] for q in polys], D)
+        return TermTable.from_polys([[(-1, q)] for q in polys], D)
+
+    def parities(self, extra: np.ndarray | None = None) -> np.ndarray:
+        """Parity vector of every term's monomial, packed in uint64 words: shape
+        (terms, ceil((D + 1) / 64)); with ``extra`` (one variable index per term, -1 for
+        none) that variable's bit is flipped too."""
+        words = (self.D + 64) // 64
+        out = np.zeros((self.n_terms, words), dtype=np.uint64)
+        odd = (self.e_exp & 1).astype(bool)
+        t, v = self.e_term[odd], self.e_var[odd]
+        np.bitwise_xor.at(out, (t, v // 64),
+                          np.left_shift(np.uint64(1), (v % 64).astype(np.uint64)))
+        if extra is not None:
+            sel = extra >= 0
+            tt, vv = np.flatnonzero(sel), extra[sel]
+            np.bitwise_xor.at(out, (tt, vv // 64),
+                              np.left_shift(np.uint64(1), (vv % 64).astype(np.uint64)))
+        return out
+
+    def degrees(self) -> np.ndarray:
+        """Total degree of every term's monomial."""
+        return np.bincount(self.e_term, weights=self.e_exp, minlength=self.n_terms
+                           ).astype(np.int64)
 
     def gradient(self) -> TermTable:
         """The table of the gradient fields of a table of scalars: one component term
@@ -137,6 +262,34 @@ class TermTable:
         keep = n_exp > 0
         return TermTable(self.D, self.n_fields, pf_a[et_a], ev_a.copy(), coef, new_term[keep],
                          n_var[keep], n_exp[keep])
+
+    def multisets_of(self, terms: np.ndarray, lower: int | None = None) -> np.ndarray:
+        """The monomials of the given terms as rows of sorted variable indices (with
+        repetition), padded with D; with ``lower``, that variable's exponent is lowered by
+        one (the monomial of the derivative d/dx_lower)."""
+        terms = np.asarray(terms, dtype=np.int64)
+        starts = np.searchsorted(self.e_term, np.arange(self.n_terms + 1))
+        cnt = starts[terms + 1] - starts[terms]
+        ent = (np.repeat(starts[terms], cnt) + np.arange(int(cnt.sum()))
+               - np.repeat(np.cumsum(cnt) - cnt, cnt))
+        row = np.repeat(np.arange(len(terms)), cnt)
+        v, e = self.e_var[ent], self.e_exp[ent].copy()
+        if lower is not None:
+            e = e - (v == lower)
+        deg = np.bincount(row, weights=e, minlength=len(terms)).astype(np.int64)
+        width = int(deg.max(initial=0))
+        out = np.full((len(terms), width), self.D, dtype=np.int64)
+        if width == 0:
+            return out
+        keep = e > 0
+        row, v, e = row[keep], v[keep], e[keep]
+        r2 = np.repeat(row, e)
+        v2 = np.repeat(v, e)
+        order = np.lexsort((v2, r2))
+        r2, v2 = r2[order], v2[order]
+        pos = np.arange(len(r2)) - np.searchsorted(r2, r2)
+        out[r2, pos] = v2
+        return out
 
     def nbytes(self) -> int:
         """Bytes held by the arrays (object coefficients counted at 100 bytes)."""
@@ -180,31 +333,115 @@ class ModTable:
     Jacobians at points modulo p.  Points must have all coordinates non-zero mod p
     (derivatives use x^m / x_l)."""
 
-    def __init__(self, table: TermTable, p: int) -> None:
-        self.table, self.p = table, p
-        self.D, self.n_fields = table.D, table.n_fields
-        self.t_field, self.t_comp = table.t_field, table.t_comp
-        self.e_term, self.e_var, self.e_exp, self.e_pos = (table.e_term, table.e_var,
-                                                           table.e_exp, table.e_pos)
+    def __init__(self, table: TermTable | Callable[[], TermTable], p: int,
+                 potentials: TermTable | None = None) -> None:
+        """``table``: the fields' table, or a function that builds it (called only when a
+        Jacobian or a term-level value is needed: for gradient fields, values come from
+        ``potentials``, the table of the phi_i, whose gradients the fields are)."""
+        self._table_src = table
+        self.potentials = potentials
+        self.p = p
+        shape_src = potentials if potentials is not None else self.table
+        self.D, self.n_fields = shape_src.D, shape_src.n_fields
         self._point: tuple[bytes, np.ndarray, np.ndarray] | None = None  # last point's data
         self._gram: dict[bytes, int] = {}  # gram_rank per point
         self._coo: tuple[bytes, tuple[np.ndarray, ...]] | None = None  # last point's values
-        if table.coef.dtype == np.int64:
-            self.t_coef = table.coef % p
-        else:
-            self.t_coef = np.array([c.numerator % p * pow(c.denominator, -1, p) % p
-                                    for c in map(Fraction, table.coef)], dtype=np.int64)
+
+    @property
+    def table(self) -> TermTable:
+        if callable(self._table_src):
+            self._table_src = self._table_src()
+        return self._table_src
+
+    @property
+    def t_field(self) -> np.ndarray:
+        return self.table.t_field
+
+    @property
+    def t_comp(self) -> np.ndarray:
+        return self.table.t_comp
+
+    @property
+    def e_term(self) -> np.ndarray:
+        return self.table.e_term
+
+    @property
+    def e_var(self) -> np.ndarray:
+        return self.table.e_var
+
+    @property
+    def e_exp(self) -> np.ndarray:
+        return self.table.e_exp
+
+    @property
+    def e_pos(self) -> np.ndarray:
+        return self.table.e_pos
+
+    @property
+    def t_coef(self) -> np.ndarray:
+        """The coefficients modulo p."""
+        if "_t_coef" not in self.__dict__:
+            self._t_coef = coefficients_mod(self.table, self.p)
+        return self._t_coef
+
+    def _unique(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray,
+                               np.ndarray, np.ndarray]:
+        """(term -> distinct monomial, entries of the distinct monomials: term, rank inside
+        the monomial, index of its (variable, exponent) pair, and the distinct pairs'
+        variables and exponents): terms of many fields share monomials (random fields:
+        every component uses the same few thousand), and monomials share powers, so each
+        distinct monomial and each distinct power is computed once."""
+        if "_uniq" not in self.__dict__:
+            t = self.table
+            z = np.zeros(0, dtype=np.int64)
+            if t.n_terms == 0:
+                self._uniq = (z, z, z, z, z, z)
+            else:
+                width = int(self.e_pos.max(initial=-1)) + 1
+                rows = np.full((t.n_terms, 2 * max(width, 1)), -1, dtype=np.int64)
+                rows[self.e_term, 2 * self.e_pos] = self.e_var
+                rows[self.e_term, 2 * self.e_pos + 1] = self.e_exp
+                uniq, inv = np.unique(rows, axis=0, return_inverse=True)
+                u_t, u_j = np.nonzero(uniq[:, 0::2] >= 0)
+                v, e = uniq[u_t, 2 * u_j], uniq[u_t, 2 * u_j + 1]
+                pairs, pidx = np.unique(v * (int(e.max(initial=0)) + 1) + e,
+                                        return_inverse=True)
+                base = int(e.max(initial=0)) + 1
+                self._uniq = (inv.reshape(-1), u_t, u_j, pidx.reshape(-1), pairs // base,
+                              pairs % base)
+        return self._uniq
+
+    #: above this many terms, monomials are evaluated term by term (finding the distinct
+    #: ones costs a sort of the whole table, which only pays when they repeat)
+    UNIQUE_LIMIT = 300_000
 
     def monomial_values(self, x: np.ndarray) -> np.ndarray:
-        """x^m mod p for every term's monomial."""
+        """x^m mod p for every term's monomial (each distinct monomial computed once when
+        the table is small enough to look for them)."""
+        if len(self.t_field) > self.UNIQUE_LIMIT:
+            return _term_values(x, self.e_term, self.e_var, self.e_exp, self.e_pos,
+                                len(self.t_field), self.p)
+        return self._unique_values_batch(x[None, :])[0][self._unique()[0]]
+
+    def _unique_values_batch(self, X: np.ndarray) -> np.ndarray:
+        """x^m mod p for every distinct monomial at each point (rows of X): (P, monomials)."""
+        inv, u_t, u_pos, pidx, pv, pe = self._unique()
         p = self.p
-        vals = np.ones(len(self.t_field), dtype=np.int64)
-        pw = _powmod(x[self.e_var], self.e_exp, p)
-        for j in range(int(self.e_pos.max(initial=-1)) + 1):
-            sel = self.e_pos == j
-            t = self.e_term[sel]
-            vals[t] = vals[t] * pw[sel] % p
-        return vals
+        n_u = int(inv.max(initial=-1)) + 1
+        uvals = np.ones((X.shape[0], n_u), dtype=np.int64)
+        powers = _powmod(X[:, pv], np.broadcast_to(pe, (X.shape[0], len(pe))).copy(), p)
+        for j in range(int(u_pos.max(initial=-1)) + 1):
+            sel = u_pos == j
+            t = u_t[sel]
+            uvals[:, t] = uvals[:, t] * powers[:, pidx[sel]] % p
+        return uvals
+
+    def _coo_keys(self) -> tuple[np.ndarray, np.ndarray]:
+        if "_keys" not in self.__dict__:
+            key = self.t_field * self.D + self.t_comp
+            uk, inv = np.unique(key, return_inverse=True)
+            self._keys = (uk, inv.reshape(-1))
+        return self._keys
 
     def values_coo(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Non-zero values X_i(x)_k mod p as (field, component, value) arrays (the last
@@ -213,9 +450,12 @@ class ModTable:
         if self._coo is not None and self._coo[0] == key_x:
             return self._coo[1]
         p = self.p
+        if self.potentials is not None:
+            out = gradient_values_coo(self.potentials, x, p)
+            self._coo = (key_x, out)
+            return out
         tv = self.t_coef * self.monomial_values(x) % p
-        key = self.t_field * self.D + self.t_comp
-        uk, inv = np.unique(key, return_inverse=True)
+        uk, inv = self._coo_keys()
         acc = np.zeros(len(uk), dtype=np.int64)
         np.add.at(acc, inv, tv)
         acc %= p
@@ -223,6 +463,23 @@ class ModTable:
         out = (uk[nz] // self.D, uk[nz] % self.D, acc[nz])
         self._coo = (key_x, out)
         return out
+
+    def values_batch(self, X: np.ndarray) -> np.ndarray:
+        """Values of all fields at each point (rows of X), dense: shape (P, n_fields, D).
+
+        One product (distinct monomial values) x (coefficient matrix, distinct monomial ->
+        (field, component)), modulo p; the caller bounds P * n_fields * D."""
+        p = self.p
+        if self.potentials is not None:
+            return _gradient_values_batch(self.potentials, X, p)
+        if "_coefmat" not in self.__dict__:
+            inv = self._unique()[0]
+            n_u = int(inv.max(initial=-1)) + 1
+            A = np.zeros((n_u, self.n_fields * self.D), dtype=np.int64)
+            np.add.at(A, (inv, self.t_field * self.D + self.t_comp), self.t_coef)
+            self._coefmat = A % p
+        out = linalg.matmul_mod(self._unique_values_batch(X), self._coefmat, p)
+        return out.reshape(X.shape[0], self.n_fields, self.D)
 
     def values_dense(self, x: np.ndarray, fields: np.ndarray | None = None) -> np.ndarray:
         """Values of the chosen fields (all by default) as a dense (n, D) array."""
@@ -267,7 +524,7 @@ class ModTable:
         req, ent = self._requests(fields)
         key = x.tobytes()
         if self._point is None or self._point[0] != key:
-            inv_x = np.array([pow(int(v), -1, p) for v in x], dtype=np.int64)
+            inv_x = linalg.inv_mod_vec(x, p)
             self._point = (key, self.monomial_values(x), inv_x)
         _, mv, inv_x = self._point
         et, ev, ee = self.e_term[ent], self.e_var[ent], self.e_exp[ent]

@@ -112,7 +112,10 @@ def poly_model(exprs: Sequence[str], D: int | None = None,
     if R.nvars() == 0:
         raise ModelError("poly: the map is constant (no variable occurs), so D is unknown; "
                          "give D with poly[D]:... (a constant map conserves every function)")
-    parsed = [_parse(R, e, f"poly component {n + 1}") for n, e in enumerate(exprs)]
+    parsed = []
+    for n, e in enumerate(exprs):
+        budget.tick("reading the model")
+        parsed.append(_parse(R, e, f"poly component {n + 1}"))
     used: set[int] = set()
     for num, den in parsed:
         used.update(variables(num))
@@ -184,6 +187,7 @@ def fields_model(specs: Sequence[Sequence[str]], names: Sequence[str] | None = N
     R, _ = _ring([t for c in specs for t in c], names, D, "fields")
     fields, dens = [], []
     for n, comps in enumerate(specs):
+        budget.tick("reading the model")
         parsed = [_parse(R, t, f"field {n + 1} component {k + 1}") for k, t in enumerate(comps)]
         L = R.constant(1)
         for _, den in parsed:
@@ -212,6 +216,7 @@ def random_model(D: int, d: int, m: int, seed: int) -> Model:
     for _ in range(d):
         comps = {}
         for k in range(D):
+            budget.tick("building the model")
             terms = []
             for mono in monos:
                 if rng.random() < 0.5:
