@@ -207,7 +207,7 @@ def random_point(D: int, rng: random.Random, p: int, bits: int = 31) -> list[int
 
 def lie_closure(family: FieldFamily, seed: int = 0, cap: int | None = None,
                 max_level: int = 12, prime: int | None = None, point: Sequence[int] | None = None,
-                progress: Callable[[str], None] | None = None) -> LieResult:
+                progress: Callable[[str], None] | None = None, prune: bool = True) -> LieResult:
     """Exact lower bound on dim Lie(V)(t) at a random point (rank modulo a random prime).
 
     Parameters
@@ -222,6 +222,9 @@ def lie_closure(family: FieldFamily, seed: int = 0, cap: int | None = None,
         dim Lie(V)(t) <= D - m everywhere).  None: until a level adds nothing.
     max_level:
         Most bracket levels.
+    prune:
+        Skip the pairs whose bracket is structurally zero (disjoint supports); ``False``
+        brackets every pair (the plain computation the tests compare with).
 
     Returns
     -------
@@ -295,11 +298,13 @@ def lie_closure(family: FieldFamily, seed: int = 0, cap: int | None = None,
                 break
             level += 1
             n_all = len(frame.words)
-            g = interaction_graph(frame.supports, frame.depends)
+            g = interaction_graph(frame.supports, frame.depends) if prune else None
             pairs = []
             seen = set()
             for b in new_idx:
-                for a in sorted(g.neighbors(b)):
+                nbrs = sorted(g.neighbors(b)) if g is not None else \
+                    [a for a in range(n_all) if a != b]
+                for a in nbrs:
                     key = (min(a, b), max(a, b))
                     if key not in seen:
                         seen.add(key)
@@ -344,11 +349,14 @@ def lie_closure(family: FieldFamily, seed: int = 0, cap: int | None = None,
         stopped = "time"  # the rank reached so far is still a proven lower bound
     except KeyboardInterrupt:
         stopped = "interrupted"  # the rank reached so far is still a proven lower bound
-    # an interrupt between accepting a row and recording its word leaves one extra pivot:
-    # the first k accepted words and the first k pivots still carry a non-zero minor
+    # an interrupt between accepting rows and recording their words leaves extra pivots:
+    # then the pivots of the recorded words are recomputed from their values
     k = min(len(frame.words), ech.rank)
-    level_ranks = [min(r, k) for r in level_ranks]
-    return LieResult(D, k, level_ranks, frame.words[:k], list(ech.pivots[:k]), pt, p, stopped,
+    pivots = list(ech.pivots[:k])
+    if k < ech.rank:
+        pivots = linalg.rref_mod(np.stack(frame.values[:k]), p)[1] if k else []
+    level_ranks = [min(r, k) for r in level_ranks] or [k]
+    return LieResult(D, k, level_ranks, frame.words[:k], pivots, pt, p, stopped,
                      time.monotonic() - t_start, stats)
 
 

@@ -1,0 +1,177 @@
+"""Every shortcut against the plain computation (issue 9; docs/shortcuts.md lists the
+invariant each one rests on).
+
+The block decomposition, the sampled law systems and the exact fallback are compared with
+the full coefficient system in ``test_laws_full_system.py`` and ``test_blocks.py``; this file
+covers the others: vectorised ranks and echelon bases, compiled evaluation, pruned brackets,
+frames, the closure's cap, the independence search's stop, the law checker's restriction to
+the touched components and the involutivity check's skipped targets.
+"""
+
+from __future__ import annotations
+
+import random
+
+import flint
+import numpy as np
+import pytest
+from hypothesis import given, note
+from hypothesis import strategies as st
+
+from conslaw_flint.algorithms.certify import count_laws, involutive_certificate
+from conslaw_flint.algorithms.checks import LawChecker
+from conslaw_flint.algorithms.laws import independent_gradients, polynomial_laws
+from conslaw_flint.algorithms.lie import lie_closure
+from conslaw_flint.core import linalg
+from conslaw_flint.core.tables import ModTable, TermTable, gradient_values_coo
+from conslaw_flint.models import build_model
+
+P = 1_000_003  # small prime: rank deficiency mod p happens often enough to be tested
+
+SPECS = [
+    "linear:2,3,2", "relu:2,2,3", "relu-bias:2,3,2", "product:4", "poly:x1^2*x2 + x3;x2*x3^2",
+    "fields:x2,-x1,0;x3,0,-x1", "fields:1,x2,0,0;0,0,1,x4", "random:4,2,2,3", "random:3,3,2,1",
+    "poly:x1*x2 + x3*x4 + x1*x2*x3*x4", "fields:x1*x2,x2^2,x3;x3,x1,x2^2",
+]
+
+
+@st.composite
+def stacks(draw: st.DrawFn) -> np.ndarray:
+    k, r, n = draw(st.integers(1, 6)), draw(st.integers(1, 8)), draw(st.integers(1, 6))
+    vals = draw(st.lists(st.integers(0, 3), min_size=k * r * n, max_size=k * r * n))
+    return np.array(vals, dtype=np.int64).reshape(k, r, n)
+
+
+@given(stacks())
+def test_full_column_rank_batch_equals_flint_rank(S: np.ndarray) -> None:
+    """The vectorised elimination of the small blocks says 'full column rank' exactly when
+    FLINT's rank modulo p does."""
+    got = linalg.full_column_rank_batch(S, 5)
+    for i in range(S.shape[0]):
+        assert bool(got[i]) == (linalg.rank_mod(S[i], 5) == S.shape[2])
+
+
+@given(st.integers(1, 12), st.integers(1, 9), st.integers(0, 2**32), st.integers(1, 4))
+def test_echelon_batches_equal_one_rank(n: int, cols: int, seed: int, chunks: int) -> None:
+    """Adding rows in batches (one FLINT rref each) gives the rank of all rows at once, flags
+    exactly the rows that raise the rank in order, and a reduced basis whose pivot columns
+    carry a non-zero minor of the accepted rows."""
+    rng = np.random.default_rng(seed)
+    A = rng.integers(0, 3, size=(n, cols)) * rng.integers(0, 2, size=(n, 1))
+    ech = linalg.Echelon(cols, 7)
+    flags: list[bool] = []
+    for part in np.array_split(A, chunks):
+        if len(part):
+            flags += ech.add_batch(part)
+    assert ech.rank == linalg.rank_mod(A, 7)
+    for i in range(n):
+        assert flags[i] == (linalg.rank_mod(A[:i + 1], 7) > linalg.rank_mod(A[:i], 7)
+                            if i else bool(A[0].any() % 7))
+    chosen = A[[i for i in range(n) if flags[i]]]
+    if len(chosen):
+        minor = chosen[:, ech.pivots] % 7
+        assert linalg.rank_mod(minor, 7) == len(chosen)
+
+
+@pytest.mark.parametrize("spec", SPECS)
+def test_compiled_values_equal_flint_evaluation(spec: str) -> None:
+    """Values of the generators at a point modulo p from the compiled tables (distinct
+    monomials, batches, gradients from the potentials) equal FLINT's own evaluation."""
+    m = build_model(spec)
+    rng = np.random.default_rng(1)
+    X = rng.integers(1, P, size=(3, m.D))
+    table = m.family.mod_table(P)
+    batch = table.values_batch(X)
+    for r in range(3):
+        dense = table.values_dense(X[r])
+        R = flint.nmod_mpoly_ctx.get(list(m.ring.names()), P, ordering="deglex")
+        want = np.zeros((m.d, m.D), dtype=np.int64)
+        for i, f in enumerate(m.fields):
+            for k, c in f.items():
+                q = R.from_dict({e: int(v.p) * pow(int(v.q), -1, P) % P
+                                 for e, v in c.to_dict().items()})
+                want[i, k] = int(q(*[int(t) for t in X[r]]))
+        assert (dense == want).all(), spec
+        assert (batch[r] == want).all(), spec
+        if m.is_gradient:
+            f_, c_, v_ = gradient_values_coo(m.family.potential_table(), X[r], P)
+            got = np.zeros_like(want)
+            got[f_, c_] = v_
+            assert (got == want).all(), spec
+    # the plain term-by-term evaluation of the field table, without the shortcuts
+    plain = ModTable(TermTable.from_fields(m.fields, m.D), P)
+    plain.UNIQUE_LIMIT = -1
+    assert (plain.values_dense(X[0]) == table.values_dense(X[0])).all()
+
+
+@pytest.mark.parametrize("spec", SPECS)
+def test_pruned_closure_equals_unpruned(spec: str) -> None:
+    """Skipping structurally zero brackets (disjoint supports) changes no rank."""
+    m = build_model(spec)
+    a = lie_closure(m.family, seed=3, max_level=5)
+    b = lie_closure(m.family, seed=3, max_level=5, prune=False)
+    assert a.level_ranks == b.level_ranks, spec
+
+
+@pytest.mark.parametrize("spec", SPECS)
+def test_cap_is_consistent_with_the_full_closure(spec: str) -> None:
+    """The count stops its closure at D - (proven laws); the uncapped closure at the same
+    point and prime never goes beyond that cap (m independent laws bound the Lie rank by
+    D - m everywhere), and its rank gives the same certified count."""
+    m = build_model(spec)
+    res = count_laws(m, degree=3)
+    full = lie_closure(m.family, prime=res.lie.prime, point=res.lie.point, max_level=8)
+    assert full.rank <= m.D - len(res.laws)
+    if res.certified and res.method == "laws":
+        assert full.rank == res.lie.rank
+
+
+@pytest.mark.parametrize("spec", SPECS)
+def test_independence_stop_changes_nothing(spec: str) -> None:
+    """The independence search stops at D - rank(J^T J); searching on (family=None, no stop)
+    selects the same laws."""
+    m = build_model(spec)
+    res = polynomial_laws(m, 2)
+    rng = random.Random(5)
+    point = [rng.randrange(1, 2**30) for _ in range(m.D)]
+    p = m.family.random_prime(rng)
+    a = independent_gradients(res.sparse, m.D, point, p, m.family)[0]
+    b = independent_gradients(res.sparse, m.D, point, p, None)[0]
+    assert a == b, spec
+
+
+@given(st.sampled_from(SPECS), st.integers(0, 2**16))
+def test_law_checker_equals_flint_identities(spec: str, seed: int) -> None:
+    """The compiled checker (restricted to the components a law touches, from the
+    potentials for maps) agrees with the identity <grad h, X_i> == 0 computed by FLINT, on
+    laws and on random non-laws."""
+    m = build_model(spec)
+    g = m.gens()
+    rng = random.Random(seed)
+    cands = list(polynomial_laws(m, 2, seed=seed).basis)
+    for _ in range(3):
+        h = m.ring.constant(0)
+        for _ in range(rng.randint(1, 3)):
+            h += rng.choice([-2, -1, 1, 3]) * g[rng.randrange(m.D)] * g[rng.randrange(m.D)]
+        cands.append(h)
+    if cands:
+        h = cands[0] + cands[-1]
+        cands.append(h)
+    got = LawChecker(m.family).check_many(cands)
+    for h, ok in zip(cands, got, strict=True):
+        want = all(sum((h.derivative(k) * c for k, c in X.items()), m.ring.constant(0)).is_zero()
+                   for X in m.fields)
+        note(str(h))
+        assert ok == want, (spec, str(h))
+
+
+@pytest.mark.parametrize("spec", ["fields:1,x2,0,0;0,0,1,x4", "fields:x2,-x1,0",
+                                  "product:3", "fields:1,x2,0;0,0,1"])
+def test_involutive_check_skipping_frame_generators(spec: str) -> None:
+    """Generators that are frame fields themselves are trivially in the span of the frame
+    and are not re-checked; the full check (every generator) agrees."""
+    m = build_model(spec)
+    lie = lie_closure(m.family, seed=0)
+    a = involutive_certificate(m.family, lie.words, lie.pivots)
+    b = involutive_certificate(m.family, lie.words, lie.pivots, skip_frame=False)
+    assert a == b, spec
