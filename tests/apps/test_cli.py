@@ -5,8 +5,8 @@ import os
 
 import pytest
 
-from conslaw_flint.cli import main
-from conslaw_flint.parse import parse_polynomial
+from conslaw_flint.apps.cli import main
+from conslaw_flint.io.parse import parse_polynomial
 
 
 def run(capsys, *argv: str) -> tuple[int, str, str]:  # noqa: ANN001
@@ -20,16 +20,47 @@ def test_laws_json_contract(capsys) -> None:  # noqa: ANN001
                        "--json")
     data = json.loads(out)
     assert code == 0
-    for key in ("model", "D", "d", "degree", "homogeneous", "basis", "independent", "seed"):
+    for key in ("model", "D", "d", "variables", "degree", "homogeneous", "basis",
+                "independent", "seed"):
         assert key in data
     assert len(data["basis"]) == 10 and data["homogeneous"] is True
-    for s in data["basis"]:  # the same parser reads the laws back
-        parse_polynomial(s, nvars=data["D"])
+    assert len(data["variables"]) == data["D"] and data["variables"][0] == "W1[1,1]"
+    assert data["basis"][0].startswith("W1[1,1]^2")       # laws in the model's names
+    code, out, _ = run(capsys, "laws", "linear:3,4,2", "--degree", "2", "--homogeneous",
+                       "--json", "--index-names")
+    indexed = json.loads(out)
+    assert indexed["variables"] == [f"x{i + 1}" for i in range(data["D"])]
+    assert len(indexed["basis"]) == 10 and indexed["basis"][0].startswith("x1^2")
+    for s in indexed["basis"]:  # the same parser reads the laws back
+        parse_polynomial(s, nvars=indexed["D"])
+
+
+@pytest.mark.xfail(reason="BUG: check_names refuses the network names 'W1[1,2]' (','), so "
+                          "laws printed in a network's names cannot be read back",
+                   strict=True)
+def test_laws_json_reads_back_in_model_names(capsys) -> None:  # noqa: ANN001
+    code, out, _ = run(capsys, "laws", "linear:3,4,2", "--degree", "2", "--homogeneous",
+                       "--json")
+    data = json.loads(out)
+    for s in data["basis"]:
+        assert str(parse_polynomial(s, names=data["variables"])) == s
 
 
 def test_laws_table_with_names(capsys) -> None:  # noqa: ANN001
-    code, out, _ = run(capsys, "laws", "relu:2,2,2", "--degree", "2", "--names")
-    assert code == 0 and "W1[1,1]^2" in out and "indep" in out
+    code, out, _ = run(capsys, "laws", "relu:2,2,2", "--degree", "2")
+    assert code == 0 and "W1[1,1]^2" in out and "indep" in out and "x1" not in out
+    # --names is a hidden no-op kept for old scripts (names are the default now)
+    code, named, _ = run(capsys, "laws", "relu:2,2,2", "--degree", "2", "--names")
+    assert code == 0 and named == out
+    code, out, _ = run(capsys, "laws", "relu:2,2,2", "--degree", "2", "--index-names")
+    assert code == 0 and "x1^2" in out and "W1[" not in out.split("\n", 1)[1]
+
+
+@pytest.mark.parametrize("fmt,needle", [("markdown", "| 1 | ✓ | $x_{1}^{2} - x_{2}^{2}$ |"),
+                                        ("latex", "\\begin{tabular}{rl}")])
+def test_laws_formats(capsys, fmt: str, needle: str) -> None:  # noqa: ANN001
+    code, out, _ = run(capsys, "laws", "product:3", "--degree", "2", "--format", fmt)
+    assert code == 0 and needle in out
 
 
 def test_count_human_and_certificate(capsys, tmp_path) -> None:  # noqa: ANN001
@@ -37,13 +68,18 @@ def test_count_human_and_certificate(capsys, tmp_path) -> None:  # noqa: ANN001
     code, out, _ = run(capsys, "count", "linear:3,4,5", "--certificate", str(cert))
     assert code == 0
     assert out.splitlines()[0].startswith("exactly 10 independent conservation laws (certified")
-    assert json.loads(cert.read_text())["claims"]["laws_lower"] == 10
+    assert "W1[1,1]^2" in out and f"certificate written to {cert}" in out
+    written = json.loads(cert.read_text())
+    assert written["claims"]["laws_lower"] == 10
+    assert written["laws"]["polynomials"][0].startswith("x1^2")  # certificates use x1..xD
 
 
 def test_count_json(capsys) -> None:  # noqa: ANN001
     code, out, err = run(capsys, "count", "product:3", "--json")
     data = json.loads(out)
     assert code == 0 and data["certified"] and data["laws_lower"] == 2 and err == ""
+    assert data["variables"] == ["x1", "x2", "x3"] and data["certificate"] is None
+    assert data["laws"] == ["x1^2 - x2^2", "x1^2 - x3^2"] and data["stopped_by"] is None
 
 
 @pytest.mark.parametrize("argv,needle", [
@@ -53,8 +89,9 @@ def test_count_json(capsys) -> None:  # noqa: ANN001
     (["laws", "product:40", "--degree", "8"], "unknown coefficients"),
     (["laws", "product:3", "--degree", "0"], "at least 1"),
     (["laws", "product:3", "--degree", "two"], "not an integer"),
-    (["count", "poly:x1;", "--json"], "component 2 is empty"),
-    (["count", "product:3", "--time-limit", "-1"], "must be positive"),
+    (["count", "poly:x1;", "--json"], "ends with ';'"),
+    (["count", "poly:x1;;x2", "--json"], "component 2 is empty"),
+    (["count", "product:3", "--time-limit", "-1"], "must be a positive"),
     (["frobnicate"], "invalid choice"),
 ])
 def test_bad_input_exit_2_one_line(capsys, argv, needle) -> None:  # noqa: ANN001
@@ -75,7 +112,17 @@ def test_no_file_written_on_error(capsys, tmp_path) -> None:  # noqa: ANN001
 
 
 def test_debug_shows_traceback() -> None:
-    from conslaw_flint.models import ModelError
+    from conslaw_flint.models.model import ModelError
 
     with pytest.raises(ModelError):
         main(["laws", "conv:3", "--degree", "2", "--debug"])
+
+
+@pytest.mark.xfail(reason="BUG: non-ASCII variable names (documented as allowed) crash with a "
+                          "UnicodeEncodeError traceback from FLINT's ring constructor",
+                   strict=True)
+def test_non_ascii_variable_names(capsys, tmp_path) -> None:  # noqa: ANN001
+    f = tmp_path / "m.json"
+    f.write_text(json.dumps({"map": ["é*b"], "variables": ["é", "b"]}), encoding="utf-8")
+    code, out, err = run(capsys, "laws", str(f), "--degree", "2")
+    assert code == 0 and "é^2 - b^2" in out and err == ""

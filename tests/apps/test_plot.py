@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from conslaw_flint import build_model, count_laws
-from conslaw_flint.cli import main
-from conslaw_flint.plot import Flow, compute, simulate
+from conslaw_flint.apps.cli import main
+from conslaw_flint.apps.plot import Flow, compute, simulate
 
 
 @pytest.fixture(scope="module")
@@ -38,12 +38,11 @@ def test_gradient_descent_conserves_the_laws_up_to_eta(linear: tuple[object, lis
 
 def test_exact_gradient_flow_direction_is_orthogonal_to_law_gradients(
         linear: tuple[object, list]) -> None:
-    from conslaw_flint.export import numpy_map
-    from conslaw_flint.polys import derivative
+    from conslaw_flint.io.export import numpy_map
 
     model, laws = linear
     flow = Flow(model, seed=1)
-    grads = numpy_map([derivative(h, k) for h in laws for k in range(model.D)])
+    grads = numpy_map([h.derivative(k) for h in laws for k in range(model.D)])
     G = grads(flow.theta0).reshape(len(laws), model.D)
     v = flow.velocity(flow.theta0)
     assert np.abs(G @ v).max() < 1e-9 * np.linalg.norm(G) * np.linalg.norm(v)

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from conslaw_flint.cli import main
+from conslaw_flint.apps.cli import main
+from conslaw_flint.apps.sweep import read_specs, run_sweep, specs_from_json
 from conslaw_flint.errors import UserError
-from conslaw_flint.sweep import read_specs, run_sweep, specs_from_json
 
 EXPECTED = {"product:3": 2, "linear:2,3,2": 6, "relu:2,2,3": 2}
 
@@ -35,7 +35,8 @@ def test_sweep_pool_resume_and_partial_rerun(tmp_path: Path) -> None:
         assert row["certified"] is True and row["method"] in ("laws", "involutive")
         assert row["laws_lower"] == row["laws_upper"] == EXPECTED[row["spec"]]
         assert row["model"] == row["spec"] and row["seconds"] >= 0
-        assert {"D", "d", "lie_rank_lower", "laws", "prime", "level_ranks"} <= set(row)
+        assert {"D", "d", "variables", "lie_rank_lower", "laws", "prime", "level_ranks"} <= set(row)
+        assert len(row["variables"]) == row["D"]
 
     # rerun: nothing new is computed or written
     again = run_sweep(list(EXPECTED), jobs=2, out=out)
@@ -98,11 +99,11 @@ def test_cli_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     default = tmp_path / "cases.results.jsonl"
     assert len(lines(default)) == 2
 
-    # a bad case: the others still run, exit code 2, one line on stderr
+    # a bad case: the others still run, exit code 1 (a case failed), one line on stderr
     t = tmp_path / "specs.txt"
     t.write_text("product:3\nrelu:0,2\n")
     out = tmp_path / "o.jsonl"
-    assert main(["sweep", str(t), "--out", str(out)]) == 2
+    assert main(["sweep", str(t), "--out", str(out)]) == 1
     captured = capsys.readouterr()
     assert "product:3: exactly 2 laws (certified" in captured.out
     assert len(captured.err.strip().splitlines()) == 1

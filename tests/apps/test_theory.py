@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from conslaw_flint import theory
-from conslaw_flint.cli import main
+from conslaw_flint.apps import theory
+from conslaw_flint.apps.cli import main
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 COMMITTED = ROOT / "theory"
 
 

@@ -261,13 +261,14 @@ def test_nvars_bounds_variables() -> None:
     assert_error("x100001", 1, "variable 'x100001' out of range")
 
 
-@pytest.mark.xfail(reason="BUG: parse_polynomial('x100000') takes ~20 s: the parser calls "
-                          "R.gens(), O(D^2) for D variables", strict=True)
-def test_largest_variable_index_parses_quickly() -> None:
+@pytest.mark.xfail(reason="BUG: reading one variable of a ring of D variables costs O(D^2) "
+                          "(the parser calls R.gens()): parse_polynomial('x100000'), the "
+                          "documented limit, takes ~20 s, 'x50000' ~1.2 s", strict=True)
+def test_large_variable_index_parses_quickly() -> None:
     t0 = time.monotonic()
-    p = parse_polynomial("x100000")       # the variable limit (MAX_VARIABLES)
-    assert as_dict(p) == x(99999) and p.context().nvars() == 100000
-    assert time.monotonic() - t0 < 2.0
+    p = parse_polynomial("x50000")
+    assert as_dict(p) == x(49999) and p.context().nvars() == 50000
+    assert time.monotonic() - t0 < 0.5
 
 
 def test_large_numbers_round_trip_past_int_str_limit() -> None:
