@@ -35,7 +35,7 @@ squares x_a^2 (parity 0) together, and every mixed monomial alone.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 
@@ -99,8 +99,101 @@ def shift_structure(family: FieldFamily) -> tuple[dict[int, int], bool]:
     return basis, uniform
 
 
+class Unknowns:
+    """The unknown monomials of a law search, as arrays: ``idx[j]`` lists the variables of
+    monomial j with repetition, increasing, padded with D (so x1^2*x3 is [0, 0, 2, D, ...]);
+    degrees 1..K (or exactly K) in increasing order, lexicographic inside a degree."""
+
+    def __init__(self, D: int, degree: int, homogeneous: bool) -> None:
+        self.D = D
+        degs = [degree] if homogeneous else list(range(1, degree + 1))
+        width = degree
+        blocks, deg = [], []
+        rows = np.arange(D, dtype=np.int32)[:, None]
+        for k in range(1, degree + 1):
+            if k > 1:
+                # extend every sorted row by a variable >= its last one
+                budget.tick()
+                last = rows[:, -1].astype(np.int64)
+                counts = D - last
+                rep = np.repeat(np.arange(len(rows)), counts)
+                new = (np.repeat(last, counts) + np.arange(int(counts.sum()))
+                       - np.repeat(np.cumsum(counts) - counts, counts))
+                rows = np.concatenate([rows[rep], new[:, None].astype(np.int32)], axis=1)
+            if k in degs:
+                pad = np.full((len(rows), width - k), D, dtype=np.int32)
+                blocks.append(np.concatenate([rows, pad], axis=1))
+                deg.append(np.full(len(rows), k, dtype=np.int64))
+        self.idx = np.concatenate(blocks) if blocks else np.zeros((0, width), dtype=np.int32)
+        self.deg = np.concatenate(deg) if deg else np.zeros(0, dtype=np.int64)
+
+    def __len__(self) -> int:
+        return len(self.deg)
+
+    def monomial(self, j: int) -> Monomial:
+        row = [int(v) for v in self.idx[j] if v < self.D]
+        return tuple((v, len(list(g))) for v, g in itertools.groupby(row))
+
+    def monomials(self, js: Sequence[int] | np.ndarray) -> list[Monomial]:
+        return [self.monomial(int(j)) for j in js]
+
+    def parities(self) -> np.ndarray:
+        """Parity vectors of the monomials packed in uint64 words: (n, ceil((D + 1) / 64))."""
+        words = (self.D + 64) // 64
+        out = np.zeros((len(self), words), dtype=np.uint64)
+        one = np.uint64(1)
+        for c in range(self.idx.shape[1]):
+            v = self.idx[:, c].astype(np.int64)
+            bit = np.left_shift(one, (v % 64).astype(np.uint64))
+            for w in range(words):
+                out[:, w] ^= np.where((v // 64 == w) & (v < self.D), bit, np.uint64(0))
+        return out
+
+
+def block_structure(family: FieldFamily, unk: Unknowns) -> tuple[np.ndarray, np.ndarray]:
+    """(unknowns grouped by block, block boundaries): block b is
+    ``order[starts[b]:starts[b + 1]]``; blocks ordered by degree label, then by their first
+    unknown; unknowns in enumeration order inside a block (see the module docstring)."""
+    basis, uniform = shift_structure(family)
+    par = unk.parities()
+    words = par.shape[1]
+    for top in sorted(basis, reverse=True):
+        budget.tick()
+        vec = np.frombuffer(basis[top].to_bytes(8 * words, "little"), dtype="<u8")
+        hit = ((par[:, top // 64] >> np.uint64(top % 64)) & np.uint64(1)).astype(bool)
+        par[hit] ^= vec
+    label = unk.deg if uniform else np.zeros(len(unk), dtype=np.int64)
+    n = len(unk)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(1, dtype=np.int64)
+    # group equal (label, parity) keys: a stable sort keeps enumeration order inside groups
+    srt = np.lexsort((*[par[:, w] for w in range(words)], label))
+    keys_s = np.concatenate([label[srt, None].astype(np.uint64), par[srt]], axis=1)
+    new_group = np.ones(n, dtype=bool)
+    new_group[1:] = (keys_s[1:] != keys_s[:-1]).any(axis=1)
+    gstart = np.flatnonzero(new_group)
+    first = srt[gstart]                       # the first unknown of each group
+    # blocks ordered by (degree label, first unknown)
+    gorder = np.lexsort((first, label[first]))
+    gsize = np.diff(np.append(gstart, n))
+    order = np.concatenate([srt[gstart[g]:gstart[g] + gsize[g]] for g in gorder]) \
+        if len(gorder) < 4096 else _gather_groups(srt, gstart, gsize, gorder)
+    starts = np.concatenate([[0], np.cumsum(gsize[gorder])])
+    return order, starts
+
+
+def _gather_groups(srt: np.ndarray, gstart: np.ndarray, gsize: np.ndarray,
+                   gorder: np.ndarray) -> np.ndarray:
+    """srt's groups concatenated in the order gorder (vectorised)."""
+    sizes = gsize[gorder]
+    base = np.repeat(gstart[gorder], sizes)
+    offs = np.arange(int(sizes.sum())) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+    return srt[base + offs]
+
+
 def unknowns(D: int, degree: int, homogeneous: bool) -> Iterator[tuple[Monomial, int, int]]:
-    """Unknown monomials (degree 1..K, or exactly K) with their degrees and parity bits."""
+    """Unknown monomials (degree 1..K, or exactly K) with their degrees and parity bits
+    (the plain enumeration, for tests)."""
     degs = [degree] if homogeneous else range(1, degree + 1)
     for deg in degs:
         for combo in itertools.combinations_with_replacement(range(D), deg):
@@ -111,29 +204,12 @@ def unknowns(D: int, degree: int, homogeneous: bool) -> Iterator[tuple[Monomial,
 
 
 def blocks_of(family: FieldFamily, degree: int, homogeneous: bool) -> list[list[Monomial]]:
-    """Independent blocks of unknown monomials (see the module docstring), deterministic:
-    blocks ordered by degree label, then by their first monomial in enumeration order
-    (x1^2, x1*x2, ..., x2^2, ...), monomials in enumeration order."""
-    basis, uniform = shift_structure(family)
-    order = sorted(basis, reverse=True)
-    groups: dict[tuple[int, bytes], list[Monomial]] = {}
-    count = 0
-    for m, deg, bits in unknowns(family.D, degree, homogeneous):
-        count += 1
-        if count % 65536 == 0:
-            budget.tick("law blocks")
-        if order:
-            bits = gf2_reduce(bits, basis, order)
-        # bytes, not the int: the hash of an int is its value mod 2^61 - 1, so parities of
-        # distant variables collide massively (2^a + 2^b has ~61^2/2 hash values)
-        key = (deg if uniform else 0, bits.to_bytes((bits.bit_length() + 7) // 8, "little"))
-        got = groups.get(key)
-        if got is None:
-            groups[key] = [m]
-        else:
-            got.append(m)
-    # insertion order is the order of the blocks' first monomials in the enumeration
-    return [groups[k] for k in sorted(groups, key=lambda k: k[0])]
+    """Independent blocks of unknown monomials as lists of monomials (see the module
+    docstring): blocks ordered by degree label, then by their first monomial in enumeration
+    order (x1^2, x1*x2, ..., x2^2, ...), monomials in enumeration order."""
+    unk = Unknowns(family.D, degree, homogeneous)
+    order, starts = block_structure(family, unk)
+    return [unk.monomials(order[starts[b]:starts[b + 1]]) for b in range(len(starts) - 1)]
 
 
 def connected_blocks(rows: list[dict[int, int]], n: int) -> list[list[int]]:
@@ -160,6 +236,6 @@ def connected_blocks(rows: list[dict[int, int]], n: int) -> list[list[int]]:
     return sorted(comps.values())
 
 
-__all__ = ["blocks_of", "connected_blocks", "gf2_reduce", "shift_structure", "unknowns"]
+__all__ = ["Unknowns", "block_structure", "blocks_of", "connected_blocks", "gf2_reduce",
+           "shift_structure", "unknowns"]
 
-_ = np  # the tables are NumPy arrays

@@ -53,12 +53,12 @@ from ..core.tables import ModTable, TermTable
 from ..errors import TooLargeError
 from ..models.model import Model
 from ..results import LawResult
-from .blocks import blocks_of
+from .blocks import Unknowns, block_structure
 from .checks import LawChecker, SparsePoly
 
-DEFAULT_MAX_UNKNOWNS = 3_000_000
-#: bytes per unknown of the block enumeration (monomial tuples, dictionaries, lists)
-BYTES_PER_UNKNOWN = 400
+DEFAULT_MAX_UNKNOWNS = 20_000_000
+#: bytes per unknown of the block enumeration (index rows, parities, sort keys)
+BYTES_PER_UNKNOWN = 120
 #: bytes per entry of a sampled block matrix (NumPy array, its list copy, FLINT's matrix)
 BYTES_PER_SAMPLE_ENTRY = 60
 
@@ -111,7 +111,9 @@ class _Samples:
     def ensure(self, rows: int) -> None:
         """Draw points until at least ``rows`` sample rows exist."""
         p, D, d = self.p, self.family.D, self.family.d
-        per_point = min(d, max(rows, 1), D + 8)  # one point gives rank <= D rows
+        # one point gives at most rank V(t) <= D independent rows, and far fewer on one
+        # block (rows of one point are correlated there): spread the rows over many points
+        per_point = min(d, max(rows, 1), D + 8, max(2, -(-rows // 64)))
         have = sum(u.shape[0] for u in self.U)
         if have < rows and d <= D + 8 and d * D * (-(-(rows - have) // d)) <= 20_000_000:
             # few generators: every generator value is a row (any combination is valid);
@@ -153,20 +155,14 @@ class _Samples:
             self.points.append(x)
             self.U.append(W * inv[None, :] % p)
 
-    def block_matrix(self, block: Sequence[Monomial], rows: int) -> np.ndarray:
-        """The first ``rows`` sampled rows restricted to the unknowns ``block``:
-        entries grad(t^alpha)·w = t^alpha * sum_k alpha_k w_k / t_k."""
+    def block_matrix(self, idx: np.ndarray, rows: int) -> np.ndarray:
+        """The first ``rows`` sampled rows restricted to the unknowns whose variable rows
+        (with repetition, padded with D: :class:`~conslaw_flint.algorithms.blocks.Unknowns`)
+        are ``idx``: entries grad(t^alpha)·w = t^alpha * sum_k alpha_k w_k / t_k, i.e. the
+        product of t over the row times the sum of w/t over the row."""
         self.ensure(rows)
         p = self.p
-        a_idx, a_var, a_exp = [], [], []
-        for j, m in enumerate(block):
-            for v, e in m:
-                a_idx.append(j)
-                a_var.append(v)
-                a_exp.append(e)
-        ai = np.array(a_idx, dtype=np.int64)
-        av = np.array(a_var, dtype=np.int64)
-        ae = np.array(a_exp, dtype=np.int64)
+        idx = np.asarray(idx, dtype=np.int64)
         out = []
         left = rows
         for x, U in zip(self.points, self.U, strict=True):
@@ -174,29 +170,15 @@ class _Samples:
                 break
             Us = U[:left]
             left -= Us.shape[0]
-            pw = np.ones(len(ai), dtype=np.int64)
-            for step in range(int(ae.max(initial=0))):
-                sel = ae > step
-                pw[sel] = pw[sel] * x[av[sel]] % p
-            mono = _grouped_product(ai, pw, len(block), p)      # t^alpha
-            contrib = Us[:, av] * (ae % p)[None, :] % p          # alpha_k w_k / t_k
-            S = np.zeros((Us.shape[0], len(block)), dtype=np.int64)
-            np.add.at(S.T, ai, contrib.T)
-            out.append(S % p * mono[None, :] % p)
-        return np.vstack(out)
-
-
-def _grouped_product(group: np.ndarray, vals: np.ndarray, n: int, p: int) -> np.ndarray:
-    """prod of vals over each group index (mod p); groups given as sorted indices."""
-    out = np.ones(n, dtype=np.int64)
-    if len(group) == 0:
-        return out
-    starts = np.searchsorted(group, group)
-    pos = np.arange(len(group)) - starts
-    for j in range(int(pos.max()) + 1):
-        sel = pos == j
-        out[group[sel]] = out[group[sel]] * vals[sel] % p
-    return out
+            xpad = np.append(x % p, 1)
+            Upad = np.concatenate([Us, np.zeros((Us.shape[0], 1), dtype=np.int64)], axis=1)
+            mono = np.ones(len(idx), dtype=np.int64)
+            acc = np.zeros((Us.shape[0], len(idx)), dtype=np.int64)
+            for c in range(idx.shape[1]):
+                mono = mono * xpad[idx[:, c]] % p
+                acc += Upad[:, idx[:, c]]
+            out.append(acc % p * mono[None, :] % p)
+        return np.vstack(out) if out else np.zeros((0, len(idx)), dtype=np.int64)
 
 
 def _lift_block(block: Sequence[Monomial], residues: list[tuple[np.ndarray, list[int], int]]
@@ -394,103 +376,96 @@ def _polynomial_laws(model: Model, degree: int, homogeneous: bool, seed: int,
     budget.reserve(n_unknowns * BYTES_PER_UNKNOWN, f"the {n_unknowns} unknowns of degree "
                    f"{degree}", "lower --degree")
     rng = random.Random(seed)
-    blocks = blocks_of(family, degree, homogeneous)
-    biggest = max((len(b) for b in blocks), default=0)
+    unk = Unknowns(model.D, degree, homogeneous)
+    order, starts = block_structure(family, unk)
+    sizes = np.diff(starts)
+    n_blocks = len(sizes)
+    biggest = int(sizes.max(initial=0))
     budget.reserve((2 * biggest + 8) * biggest * BYTES_PER_SAMPLE_ENTRY,
                    f"the sampled matrix of the largest block ({biggest} unknowns)",
                    "lower --degree")
     checker = LawChecker(family)
     primes_used: list[int] = []
-    results: list[list[SparsePoly]] = [[] for _ in blocks]
-    pending = list(range(len(blocks)))
-    residues: dict[int, list[tuple[np.ndarray, list[int], int]]] = {b: [] for b in pending}
+    results: dict[int, list[SparsePoly]] = {}
+    pending = np.arange(n_blocks)
+    residues: dict[int, list[tuple[np.ndarray, list[int], int]]] = {}
     extra_rows = 4
     attempts = 0
-    while pending:
+
+    def monos(b: int) -> list[Monomial]:
+        return unk.monomials(order[starts[b]:starts[b + 1]])
+
+    while len(pending):
         attempts += 1
         if attempts > max_primes:
             # the modular route did not settle (coefficients too high for the primes drawn so
             # far, or unlucky samples): solve the remaining blocks exactly over Z instead
-            for b in pending:
+            for b in pending.tolist():
                 budget.tick()
-                results[b] = exact_block_laws(blocks[b], family)
+                results[b] = exact_block_laws(monos(b), family)
             break
         p = family.random_prime(rng)
         primes_used.append(p)
         samples = _Samples(family, p, rng)
         still: list[int] = []
         lifted: dict[int, list[SparsePoly]] = {}
-        failed: set[int] = set()
-        singles = [b for b in pending if len(blocks[b]) == 1]
-        if singles:
-            # one vectorised pass: a single unknown is forced to zero by any non-zero row
-            S1 = samples.block_matrix([blocks[b][0] for b in singles], 1 + extra_rows)
-            zero_cols = np.flatnonzero(~S1.any(axis=0))
-            survivors = {singles[j] for j in zero_cols}
-        else:
-            survivors = set()
-        # sampled matrices of the larger blocks, built a group of blocks at a time (one
-        # vectorised pass per group of at most 4096 columns) and sliced per block
-        multi = sorted((b for b in pending if len(blocks[b]) > 1), key=lambda b: len(blocks[b]))
-        mats: dict[int, np.ndarray] = {}
-        start = 0
-        while start < len(multi):
-            stop, cols = start, 0
-            while stop < len(multi) and (stop == start or cols + len(blocks[multi[stop]]) <= 4096):
-                cols += len(blocks[multi[stop]])
-                stop += 1
-            group = multi[start:stop]
+        kernels: dict[int, tuple[np.ndarray, list[int]]] = {}
+        psize = sizes[pending]
+        # single unknowns, all at once: a single unknown is a candidate law only if every
+        # sampled row vanishes on it
+        singles = pending[psize == 1]
+        if len(singles):
+            for s0 in range(0, len(singles), 1 << 20):
+                part = singles[s0:s0 + (1 << 20)]
+                budget.tick()
+                S1 = samples.block_matrix(unk.idx[order[starts[part]]], 1 + extra_rows)
+                for b in part[~S1.any(axis=0)].tolist():
+                    kernels[b] = (np.ones((1, 1), dtype=np.int64), [0])
+        # small blocks: every block of one width in one vectorised rank check; those of full
+        # column rank (modulo p) have no law
+        for w in np.unique(psize[(psize > 1) & (psize <= 32)]).tolist():
+            bs = pending[psize == w]
+            rows = 2 * w + extra_rows
+            step = max(1, 4_000_000 // (rows * w))
+            for s0 in range(0, len(bs), step):
+                part = bs[s0:s0 + step]
+                budget.tick()
+                cols = order[starts[part][:, None] + np.arange(w)[None, :]]   # (nb, w)
+                S = samples.block_matrix(unk.idx[cols.ravel()], rows)          # (rows, nb*w)
+                stack = S.reshape(rows, len(part), w).transpose(1, 0, 2)
+                full = linalg.full_column_rank_batch(stack, p)
+                for t in np.flatnonzero(~full).tolist():
+                    basis, _, free = linalg.kernel_mod(stack[t], p)
+                    kernels[int(part[t])] = (basis, free)
+        # larger blocks: one sampled matrix and one kernel each
+        for b in pending[psize > 32].tolist():
             budget.tick()
-            rows = 2 * len(blocks[group[-1]]) + extra_rows
-            S_all = samples.block_matrix([m for b in group for m in blocks[b]], rows)
-            c0 = 0
-            for b in group:
-                n = len(blocks[b])
-                mats[b] = S_all[:2 * n + extra_rows, c0:c0 + n]
-                c0 += n
-            start = stop
-        # small blocks: one vectorised rank check for all blocks of each width; those of full
-        # column rank have no law and need no kernel
-        by_width: dict[int, list[int]] = {}
-        for b, S in mats.items():
-            if S.shape[1] <= 32:
-                by_width.setdefault(S.shape[1], []).append(b)
-        no_kernel: set[int] = set()
-        for bs in by_width.values():
-            full = linalg.full_column_rank_batch(np.stack([mats[b] for b in bs]), p)
-            no_kernel.update(b for b, f in zip(bs, full.tolist(), strict=True) if f)
-        for b in pending:
-            if b in no_kernel:
-                continue
-            budget.tick()
-            block = blocks[b]
-            if len(block) == 1:
-                if b not in survivors:
-                    continue  # no law in this block
-                # every sampled row vanished: the monomial is a candidate law (verified below)
-                basis, _, free = np.ones((1, 1), dtype=np.int64), [], [0]
-            else:
-                basis, _, free = linalg.kernel_mod(mats.pop(b), p)
+            n = int(sizes[b])
+            S = samples.block_matrix(unk.idx[order[starts[b]:starts[b + 1]]], 2 * n + extra_rows)
+            basis, _, free = linalg.kernel_mod(S, p)
+            kernels[b] = (basis, free)
+        for b, (basis, free) in kernels.items():
             if not free:
                 continue
             # the sampled rank is a lower bound: a larger rank (fewer free columns) makes
             # earlier residues stale; a smaller one is an unlucky sample and is dropped
-            old = residues[b]
+            old = residues.get(b)
             if not old or len(free) < len(old[0][1]) or (len(free) == len(old[0][1])
                                                          and free != old[0][1]):
                 residues[b] = [(basis, free, p)]
             elif free == old[0][1]:
                 old.append((basis, free, p))
-            cands = _lift_block(block, residues[b])
+            cands = _lift_block(monos(b), residues[b])
             if cands is None:
                 still.append(b)
             else:
                 lifted[b] = cands
         # verify every lifted candidate exactly, all blocks at once
+        failed: set[int] = set()
         flat = [(b, h) for b, cands in lifted.items() for h in cands]
-        for start in range(0, len(flat), 2048):
-            part = flat[start:start + 2048]
-            for (b, _), good in zip(part, checker.check_many([h for _, h in part]),
+        for s0 in range(0, len(flat), 2048):
+            part_l = flat[s0:s0 + 2048]
+            for (b, _), good in zip(part_l, checker.check_many([h for _, h in part_l]),
                                     strict=True):
                 if not good:
                     failed.add(b)
@@ -499,9 +474,9 @@ def _polynomial_laws(model: Model, degree: int, homogeneous: bool, seed: int,
                 still.append(b)
             else:
                 results[b] = cands
-        pending = sorted(still)
+        pending = np.array(sorted(still), dtype=np.int64)
         extra_rows *= 2
-    sparse = sorted((h for r in results for h in r), key=law_order)
+    sparse = sorted((h for r in results.values() for h in r), key=law_order)
     if at is None:
         point, independent = independent_subfamily(sparse, model.D, rng, family=family)
         pivots: list[int] = []
@@ -510,7 +485,7 @@ def _polynomial_laws(model: Model, degree: int, homogeneous: bool, seed: int,
         independent, pivots = independent_gradients(sparse, model.D, point, at[1], family)
     basis = [from_terms(model.ring, h.items()) for h in sparse]
     return LawResult(model, degree, homogeneous, basis, independent, seed, primes_used, point,
-                     n_unknowns, len(blocks), independent_pivots=pivots,
+                     n_unknowns, n_blocks, independent_pivots=pivots,
                      independence_prime=None if at is None else at[1], sparse=sparse)
 
 

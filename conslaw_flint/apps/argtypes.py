@@ -12,7 +12,7 @@ import argparse
 
 #: the default of --max-unknowns (equal to ``algorithms.laws.DEFAULT_MAX_UNKNOWNS``; a test
 #: checks that they agree)
-DEFAULT_MAX_UNKNOWNS = 3_000_000
+DEFAULT_MAX_UNKNOWNS = 20_000_000
 
 
 def positive_int(text: str) -> int:

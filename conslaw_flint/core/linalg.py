@@ -149,18 +149,22 @@ def kernel_mod(a: np.ndarray, p: int) -> tuple[np.ndarray, list[int], list[int]]
     of these entries.
     """
     n = a.shape[1]
-    if a.size and a.shape[0] >= n:
-        budget.expect(elimination_seconds(*a.shape), f"a kernel of a {a.shape[0]} x {n} matrix")
-        m = to_nmod_mat(a % p, p)
-        if m.rank() == n:  # full column rank: trivial kernel, no echelon form needed
-            return np.zeros((0, n), dtype=np.int64), list(range(n)), []
-    r, pivots = rref_mod(a, p)
-    free = [j for j in range(n) if j not in set(pivots)]
-    basis = np.zeros((len(free), n), dtype=np.int64)
-    for t, f in enumerate(free):
-        basis[t, f] = 1
-        for i, pc in enumerate(pivots):
-            basis[t, pc] = (-r[i, f]) % p
+    if a.shape[0] == 0 or n == 0:
+        free = list(range(n))
+        return np.eye(n, dtype=np.int64), [], free
+    budget.expect(elimination_seconds(*a.shape), f"a kernel of a {a.shape[0]} x {n} matrix")
+    m = to_nmod_mat(a % p, p)
+    if a.shape[0] >= n and m.rank() == n:  # full column rank (the usual case): no echelon form
+        return np.zeros((0, n), dtype=np.int64), list(range(n)), []
+    X, nullity = m.nullspace()
+    # FLINT's basis is in this normal form, one column per free column f, whose last
+    # non-zero entry is the 1 at f; only those columns are converted
+    basis = np.zeros((nullity, n), dtype=np.int64)
+    for t in range(nullity):
+        basis[t] = [int(X[i, t]) for i in range(n)]
+    free = [int(np.flatnonzero(basis[t])[-1]) for t in range(nullity)]
+    fs = set(free)
+    pivots = [j for j in range(n) if j not in fs]
     return basis, pivots, free
 
 
