@@ -49,9 +49,29 @@ def default_names(D: int) -> tuple[str, ...]:
     return tuple(f"x{i + 1}" for i in range(D))
 
 
+_TRUE_NAMES: dict[tuple[str, ...], tuple[str, ...]] = {}
+
+
+def _ascii(name: str) -> str:
+    return name if name.isascii() else name.encode("ascii", "backslashreplace").decode("ascii")
+
+
 def ring(names: Sequence[str]) -> Ring:
-    """The ring Q[names] (``deglex``), cached by FLINT: equal names give the same object."""
-    return flint.fmpq_mpoly_ctx.get(tuple(names), "deglex")
+    """The ring Q[names] (``deglex``), cached by FLINT: equal names give the same object.
+
+    FLINT's variable names are ASCII: a name such as ``é`` is stored escaped (``\\xe9``),
+    :func:`ring_names` gives the names back and :func:`to_text` prints them."""
+    names = tuple(names)
+    safe = tuple(_ascii(n) for n in names)
+    if safe != names:
+        _TRUE_NAMES[safe] = names
+    return flint.fmpq_mpoly_ctx.get(safe, "deglex")
+
+
+def ring_names(R: Ring) -> tuple[str, ...]:
+    """The variable names a ring was created with (unescaped)."""
+    safe = tuple(R.names())
+    return _TRUE_NAMES.get(safe, safe)
 
 
 def zero(R: Ring) -> Poly:
@@ -141,8 +161,8 @@ def tree_sum(parts: Sequence[Poly], R: Ring) -> Poly:
 
 
 def variables(p: Poly) -> list[int]:
-    """Indices (0-based, increasing) of the variables that occur in ``p``."""
-    return [i for i, e in enumerate(p.degrees()) if e]
+    """Indices (0-based, increasing) of the variables that occur in ``p`` (none for 0)."""
+    return [i for i, e in enumerate(p.degrees()) if e > 0]
 
 
 def denominator(p: Poly) -> int:
@@ -196,10 +216,23 @@ def rename(p: Poly, R: Ring) -> Poly:
 
 
 def to_text(p: Poly, names: Sequence[str] | None = None) -> str:
-    """``str(p)`` with the ring's variable names, or with ``names`` instead."""
-    if names is None:
+    """``p`` as text (``str(p)``'s form) with the ring's variable names, or with ``names``
+    instead; :func:`conslaw_flint.io.parse.parse_polynomial` reads it back."""
+    names = tuple(names) if names is not None else ring_names(p.context())
+    if names == tuple(p.context().names()):
         return str(p)
-    return str(rename(p, ring(names)))
+    if all(n.isascii() for n in names):
+        return str(rename(p, ring(names)))
+    parts: list[tuple[bool, str]] = []
+    for exps, c in p.terms():
+        q = to_fraction(c)
+        factors = [names[v] if e == 1 else f"{names[v]}^{e}" for v, e in enumerate(exps) if e]
+        a = abs(q)
+        if a != 1 or not factors:
+            factors.insert(0, str(a.numerator) if a.denominator == 1
+                           else f"{a.numerator}/{a.denominator}")
+        parts.append((q < 0, "*".join(factors)))
+    return join_signed(parts) if parts else "0"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -253,7 +286,7 @@ def to_latex(p: Poly, names: Sequence[str] | None = None) -> str:
     >>> to_latex(w**2 - flint.fmpq(1, 2) * x)
     '{W^{(1)}_{1,1}}^{2} - \\frac{1}{2} x_{2}'
     """
-    names = list(names) if names is not None else list(p.context().names())
+    names = list(names) if names is not None else list(ring_names(p.context()))
     if p.is_zero():
         return "0"
     parts: list[tuple[bool, str]] = []
@@ -296,6 +329,7 @@ __all__ = [
     "primitive",
     "rename",
     "ring",
+    "ring_names",
     "sort_key",
     "terms",
     "to_fraction",

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..core.polynomials import Poly, to_fraction
+from ..core.polynomials import Poly, ring_names, to_fraction
 from ..core.polynomials import to_latex as _to_latex
 
 if TYPE_CHECKING:  # SymPy is imported on first use: it costs a quarter second
@@ -42,7 +42,7 @@ def to_sympy(h: Poly, names: Sequence[str] | None = None) -> sympy.Expr:
     ``names``); names that are not identifiers (``W1[1,2]``) become symbols of that name."""
     import sympy
 
-    names = list(names) if names is not None else list(h.context().names())
+    names = list(names) if names is not None else list(ring_names(h.context()))
     syms = [sympy.Symbol(n) for n in names]
     terms = []
     for exps, c in h.terms():

@@ -55,7 +55,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 
-from ..core.polynomials import Poly, Ring, default_names, fmpq, ring, to_fraction
+from ..core.polynomials import Poly, Ring, default_names, fmpq, ring, ring_names, to_fraction
 from ..errors import UserError
 
 __all__ = [
@@ -154,12 +154,25 @@ def _is_ident_char(c: str) -> bool:
     return c == "_" or c.isalnum()
 
 
+def _outside_brackets(name: str) -> str:
+    """The characters of a name outside square brackets (``W1[1,2]`` -> ``W1``)."""
+    out, depth = [], 0
+    for c in name:
+        if c == "[":
+            depth += 1
+        elif c == "]":
+            depth = max(depth - 1, 0)
+        elif depth == 0:
+            out.append(c)
+    return "".join(out)
+
+
 def check_names(names: Sequence[str]) -> dict[str, int]:
     """Validate variable names; return name -> index.
 
-    A name is a non-empty string of at most 200 printable characters without blanks, without
-    ``+ - * / ^ ( ) ; ,`` and that is not a number (``W1[1,2]`` and ``0.weight[2,1]`` are
-    fine; ``W1[1,2]`` is fine because brackets are not operators).  Raises ValueError.
+    A name is a non-empty string of at most 200 printable characters, without blanks,
+    backslashes or ``+ - * / ^ ( )``, without ``,`` or ``;`` outside square brackets, and that
+    is not a number (``W1[1,2]``, ``0.weight[2,1]``, ``é`` are fine).  Raises ValueError.
     """
     if isinstance(names, str):
         raise TypeError("names must be a sequence of strings, not a single string")
@@ -167,13 +180,17 @@ def check_names(names: Sequence[str]) -> dict[str, int]:
     for i, name in enumerate(names):
         if not isinstance(name, str) or not name:
             raise ValueError(f"invalid variable name {name!r}: names are non-empty strings")
-        bad = next((c for c in name if c in _OPERATOR_CHARS or c in _WS or not c.isprintable()),
+        outside = _outside_brackets(name)
+        bad = next((c for c in name if c in "+-*/^()\\" or c in _WS or not c.isprintable()),
                    None)
+        if bad is None:
+            bad = next((c for c in outside if c in ",;"), None)
         if bad is not None or len(name) > 200 or _NUMBER_RE.fullmatch(name):
             why = (f"it contains {bad!r}" if bad is not None else
                    "it is longer than 200 characters" if len(name) > 200 else "it is a number")
             raise ValueError(f"invalid variable name {_show(name)}: {why}; use letters, digits, "
-                             "'_', '.' or brackets, not blanks or + - * / ^ ( ) ; ,")
+                             "'_', '.' or brackets, not blanks, backslashes or + - * / ^ ( ), "
+                             "and ',' or ';' only inside brackets")
         if name in index:
             raise ValueError(f"duplicate variable name {_show(name)}")
         index[name] = i
@@ -252,7 +269,9 @@ class _Names:
     """How names in the text map to variables: declared names (longest match first), or the
     default ``x1, x2, ...`` (up to ``nvars`` when given)."""
 
-    def __init__(self, names: Sequence[str] | None, nvars: int | None) -> None:
+    def __init__(self, names: Sequence[str] | None, nvars: int | None,
+                 inferred: bool = False) -> None:
+        self.inferred = inferred
         self.names = list(names) if names is not None else None
         self.index = check_names(names) if names is not None else None
         self.nvars = nvars
@@ -265,7 +284,7 @@ class _Names:
                 return "(none declared)"
             shown = ", ".join(self.names[:8])
             return shown + (f", ... ({len(self.names)} names)" if len(self.names) > 8 else "")
-        if self.nvars is None:
+        if self.nvars is None or self.inferred:
             return "x1, x2, ..."
         return f"x1..x{self.nvars}" if self.nvars else "(none: nvars=0)"
 
@@ -348,15 +367,22 @@ def _tokenize(text: str, names: _Names) -> Iterator[_Token]:
 
 
 def infer_nvars(texts: Sequence[str]) -> int:
-    """The largest k such that ``xk`` occurs in one of the texts (default names), 0 if none;
-    tokenizing only, so errors are those of the text itself."""
+    """The largest k such that ``xk`` occurs as a variable in one of the texts (default
+    names), 0 if none.  Tolerant: a malformed piece is skipped (the parser reports it later,
+    in reading order, with its context)."""
     names = _Names(None, None)
     top = 0
     for text in texts:
         _check_text(text)
-        for tok in _tokenize(text, names):
-            if tok.kind == "var":
-                top = max(top, tok.index + 1)
+        start = 0
+        while start <= len(text):
+            try:
+                for tok in _tokenize(text[start:], names):
+                    if tok.kind == "var":
+                        top = max(top, tok.index + 1)
+                break
+            except ParseError as e:
+                start += max(e.position or 1, 1)
     return top
 
 
@@ -509,7 +535,8 @@ class _Parser:
         depth = 0
         expect_operand = True
         prev: _Token | None = None
-        gens = None
+        gens: dict[int, Poly] = {}
+        nv = self.R.nvars()
         for tok in _tokenize(text, self.names):
             if expect_operand:
                 if tok.kind == "num":
@@ -517,13 +544,14 @@ class _Parser:
                     vals.append(_Val(tok.value))
                     expect_operand = False
                 elif tok.kind == "var":
-                    if gens is None:
-                        gens = self.R.gens()
-                    if not 0 <= tok.index < len(gens):
+                    if not 0 <= tok.index < nv:
                         raise ParseError(f"variable {_show(tok.text)} out of range at position "
                                          f"{tok.pos}: the variables are "
                                          f"{self.names.describe()}", tok.pos)
-                    vals.append(_Val(None, gens[tok.index], None))
+                    g = gens.get(tok.index)
+                    if g is None:  # one generator, not all D of them (O(D) each)
+                        g = gens[tok.index] = self.R.gen(tok.index)
+                    vals.append(_Val(None, g, None))
                     expect_operand = False
                 elif tok.kind == "name":
                     raise self.unknown(tok)
@@ -708,8 +736,9 @@ class _Parser:
             kind = "negative" if c < 0 else "non-integer"
             shown = _brief_int(c.numerator) + ("" if c.denominator == 1 else
                                                "/" + _brief_int(c.denominator))
+            need = "integers" if self.rational else "non-negative integers"
             raise ParseError(f"{kind} exponent {shown} after {src!r} at position {pos}: "
-                             "exponents must be non-negative integers here", pos)
+                             f"exponents must be {need} here", pos)
         k = c.numerator
         if abs(k) > self.max_degree:
             raise ParseError(f"exponent {_brief_int(k)} after {src!r} at position {pos} exceeds "
@@ -785,11 +814,12 @@ def _setup(text: str, names: Sequence[str] | None, nvars: int | None, max_degree
             raise ValueError(f"nvars={nvars} does not match the {len(names)} names given")
         table = _Names(names, None)
         return ring(names), table
+    inferred = nvars is None
     if nvars is None:
         nvars = infer_nvars([text])
     if nvars > MAX_VARIABLES:
         raise ParseError(f"{nvars} variables exceed the limit {MAX_VARIABLES}")
-    return ring(default_names(nvars)), _Names(None, nvars)
+    return ring(default_names(nvars)), _Names(None, nvars, inferred)
 
 
 def parse_rational(text: str, names: Sequence[str] | None = None, nvars: int | None = None,
@@ -846,13 +876,15 @@ def parse_polynomial(text: str, names: Sequence[str] | None = None, nvars: int |
 
 
 def parse_in(R: Ring, text: str, rational: bool = False, max_degree: int = 1000,
-             max_terms: int = 200_000) -> tuple[Poly, Poly]:
+             max_terms: int = 200_000, inferred: bool = False) -> tuple[Poly, Poly]:
     """Read ``text`` in the given ring (its variable names, matched as declared names):
-    (numerator, denominator); a denominator other than 1 only when ``rational``."""
+    (numerator, denominator); a denominator other than 1 only when ``rational``.
+    ``inferred``: the ring's x1..xD were inferred from the texts (messages then say
+    ``x1, x2, ...``)."""
     _check_text(text)
-    names = list(R.names())
+    names = list(ring_names(R))
     default = tuple(names) == default_names(len(names))
-    table = _Names(None, len(names)) if default else _Names(names, None)
+    table = _Names(None, len(names), inferred) if default else _Names(names, None)
     v = _Parser(R, table, max_degree, max_terms, rational=rational).parse(text)
     num = v.num if v.const is None else R.constant(fmpq(v.const))
     assert num is not None
@@ -906,5 +938,10 @@ def format_polynomial(p: Poly, names: Sequence[str] | None = None) -> str:
     """
     from ..core.polynomials import to_text
 
+    if names is not None:
+        check_names(names)
+        if len(names) != p.context().nvars():
+            raise ValueError(f"{len(names)} names for a polynomial in {p.context().nvars()} "
+                             "variables")
     return to_text(p, names)
 

@@ -67,9 +67,10 @@ def _ring(exprs: Sequence[str], names: Sequence[str] | None, D: int | None, kind
     return ring(default_names(D)), given
 
 
-def _parse(R: Ring, text: str, what: str, rational: bool = True) -> tuple[Poly, Poly]:
+def _parse(R: Ring, text: str, what: str, rational: bool = True, inferred: bool = False
+           ) -> tuple[Poly, Poly]:
     try:
-        return parse_in(R, text, rational=rational)
+        return parse_in(R, text, rational=rational, inferred=inferred)
     except ParseError as e:
         raise ModelError(f"{what}: {e}") from None
 
@@ -109,17 +110,17 @@ def poly_model(exprs: Sequence[str], D: int | None = None,
         if not e:
             raise ModelError(f"poly: component {n + 1} is empty; remove the extra ';'")
     R, given = _ring(exprs, names, D, "poly")
-    if R.nvars() == 0:
-        raise ModelError("poly: the map is constant (no variable occurs), so D is unknown; "
-                         "give D with poly[D]:... (a constant map conserves every function)")
     parsed = []
     for n, e in enumerate(exprs):
         budget.tick("reading the model")
-        parsed.append(_parse(R, e, f"poly component {n + 1}"))
+        parsed.append(_parse(R, e, f"poly component {n + 1}", inferred=not given))
     used: set[int] = set()
     for num, den in parsed:
         used.update(variables(num))
         used.update(variables(den))
+    if R.nvars() == 0 or (not given and not used):
+        raise ModelError("poly: the map is constant (no variable occurs), so D is unknown; "
+                         "give D with poly[D]:... (a constant map conserves every function)")
     if not given and len(used) < R.nvars():
         missing = sorted(set(range(R.nvars())) - used)
         raise ModelError(f"poly: variable x{missing[0] + 1} does not occur (index gap); "
@@ -185,10 +186,12 @@ def fields_model(specs: Sequence[Sequence[str]], names: Sequence[str] | None = N
                              f"expressions use {used} variables; separate the components of "
                              "one field with ',' (fields:x2,-x1) and fields with ';'")
     R, _ = _ring([t for c in specs for t in c], names, D, "fields")
+    inferred = False  # D is the number of components
     fields, dens = [], []
     for n, comps in enumerate(specs):
         budget.tick("reading the model")
-        parsed = [_parse(R, t, f"field {n + 1} component {k + 1}") for k, t in enumerate(comps)]
+        parsed = [_parse(R, t, f"field {n + 1} component {k + 1}", inferred=inferred)
+                  for k, t in enumerate(comps)]
         L = R.constant(1)
         for _, den in parsed:
             L = _lcm(L, den)

@@ -35,9 +35,6 @@ def test_laws_json_contract(capsys) -> None:  # noqa: ANN001
         parse_polynomial(s, nvars=indexed["D"])
 
 
-@pytest.mark.xfail(reason="BUG: check_names refuses the network names 'W1[1,2]' (','), so "
-                          "laws printed in a network's names cannot be read back",
-                   strict=True)
 def test_laws_json_reads_back_in_model_names(capsys) -> None:  # noqa: ANN001
     code, out, _ = run(capsys, "laws", "linear:3,4,2", "--degree", "2", "--homogeneous",
                        "--json")
@@ -118,9 +115,6 @@ def test_debug_shows_traceback() -> None:
         main(["laws", "conv:3", "--degree", "2", "--debug"])
 
 
-@pytest.mark.xfail(reason="BUG: non-ASCII variable names (documented as allowed) crash with a "
-                          "UnicodeEncodeError traceback from FLINT's ring constructor",
-                   strict=True)
 def test_non_ascii_variable_names(capsys, tmp_path) -> None:  # noqa: ANN001
     f = tmp_path / "m.json"
     f.write_text(json.dumps({"map": ["é*b"], "variables": ["é", "b"]}), encoding="utf-8")

@@ -227,29 +227,9 @@ MISSING = {"missing.json", "missing.toml", "missing.cert.json"}
 #: folders created in the working directory
 FOLDERS = {"folder.cert.json", "sub"}
 
-#: documented behaviour that the library does not have yet (see the report of the robustness
-#: issue); strict: when the bug is fixed the test fails until the entry is removed
-_INFER = ("BUG: an error met while D is inferred from the text (io.parse.infer_nvars tokenizes "
-          "every component first) loses the component number and is reported before earlier "
-          "errors of reading order")
-KNOWN_BUGS: dict[str, str] = {
-    "conslaw laws 'poly:max(x1,x2)' --degree 2": _INFER,
-    "conslaw laws 'poly:x0*x1' --degree 2": _INFER,
-    "conslaw laws 'poly:½*x1' --degree 2": _INFER,
-    "conslaw laws \"poly:'3'*x1\" --degree 2": _INFER,
-    "conslaw laws 'poly:1e999999*x1' --degree 2": _INFER,
-    "conslaw laws huge-coefficient.json --degree 2": _INFER,
-    "conslaw laws \"poly:__import__('os').system('touch /tmp/pwned_conslaw')\" --degree 2": _INFER,
-    "conslaw count \"poly:x1;eval('1')\" --certificate out.json": _INFER,
-    "conslaw laws 'poly:x1.__class__' --degree 2": _INFER,
-    "conslaw laws 'poly:lambda: 0' --degree 2": _INFER,
-    "conslaw laws inj-map.json --degree 2": _INFER,
-    "conslaw count inj.toml --certificate out.json": _INFER,
-    "conslaw count 'poly:x1*x2 - x2*x1' --certificate out.json":
-        "BUG: core.polynomials.variables(0) lists every variable (FLINT's degrees() of 0 are "
-        "-1), so a map that expands to 0 passes the constant/index-gap checks: exit 0, "
-        "'exactly 2 laws'",
-}
+#: documented behaviour that the library does not have yet; strict: when the bug is fixed the
+#: test fails until the entry is removed
+KNOWN_BUGS: dict[str, str] = {}
 
 
 def _files_named(argv: list[str]) -> list[str]:

@@ -117,8 +117,6 @@ def test_latex() -> None:
     assert polys.join_signed([(False, "a"), (True, "b")]) == "a - b"
 
 
-@pytest.mark.xfail(reason="BUG: variables(0) lists every variable (FLINT's degrees() of the "
-                          "zero polynomial are -1, which count as occurring)", strict=True)
 def test_variables_of_zero() -> None:
     R = ring(["x1", "x2"])
     assert variables(R.from_dict({})) == []
