@@ -37,8 +37,16 @@ MODEL is one of
   poly:E1;E2;...         phi = (E1, E2, ...) in x1..xD ('poly[D]:...' fixes D); E may be rational
   fields:F1;F2;...       general fields; Fi = D components separated by ',' (rational allowed)
   random:D,d,m[,seed]    d random polynomial fields of degree m in D variables
-  FILE.json | FILE.toml  {"map": [...]} or {"fields": [[...]]}, optional "variables": [names]
-Expressions use + - * / ^ and parentheses, exact decimals (0.5 = 1/2) and no functions."""
+  attention:d1,dim[,heads=H]  attention layer, phi = (Q_h^T K_h, V_h^T O_h) per head
+  softmax:n,m            linear classifier, n classes x m features, under cross-entropy
+  conv:c0,c1,c2,nu,nv    two-layer convolutional ReLU net (channels, kernel sizes)
+  dag:EDGES[;skip=EDGES][;bias=NODES]  ReLU net on a graph, e.g. 'dag:x>h,h>y;skip=x>y'
+  FILE.json | FILE.toml  {"map": [...]}, {"fields": [[...]]} or {"dag": {"edges": [...]}},
+                         optional "variables": [names] and "flow"
+Expressions use + - * / ^ and parentheses, exact decimals (0.5 = 1/2) and no functions.
+FLOW (--flow): gradient (default) | momentum[:tau=T] | nesterov[:r=R] | mirror:entropy |
+  mirror:burg | mirror:diag(E1,...,ED) | decay[:lambda=L]; VARS (--subset): names, groups
+  (W1 = every W1[i,j]), x-indices and ranges (x1..x4), comma-separated."""
 
 #: modules that contribute a subcommand through ``register(subparsers, common)``
 SUBCOMMAND_MODULES = ("conslaw_flint.apps.sweep", "conslaw_flint.apps.theory",
@@ -66,9 +74,20 @@ def _budget(args: argparse.Namespace, time_limit: float | None = None) -> Any:
 
 
 def _model(args: argparse.Namespace) -> Any:
-    from ..models import build_model
+    from ..algorithms.subsets import build_with_options
 
-    return build_model(args.model)
+    return build_with_options(args.model, flow=getattr(args, "flow", None),
+                              subset=getattr(args, "subset", None))
+
+
+def model_options(sp: argparse.ArgumentParser) -> None:
+    """``--flow`` and ``--subset`` (laws, count, sweep)."""
+    sp.add_argument("--flow", metavar="FLOW",
+                    help="the dynamics (default gradient): momentum[:tau=T], nesterov, "
+                    "mirror:entropy|burg|diag(...), decay[:lambda=L] (see above)")
+    sp.add_argument("--subset", metavar="VARS",
+                    help="only the laws that depend on these variables, e.g. W1,W3 or "
+                    "x1..x4 (block laws)")
 
 
 def cmd_laws(args: argparse.Namespace) -> int:
@@ -85,6 +104,9 @@ def cmd_laws(args: argparse.Namespace) -> int:
                   "--time-limit or lower --degree", file=sys.stderr)
             return 3
     print(render(res, "json" if args.json else args.format, args.index_names))
+    if not args.json and args.format == "text":
+        for note in model.notes:  # what a flow, a subset or excluded denominators mean
+            print(f"note: {note}")
     return 0
 
 
@@ -208,6 +230,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="give up after this long (exit 3, nothing printed)")
     sl.add_argument("--format", choices=("text", "markdown", "latex"), default="text",
                     help="output format (default text; --json for JSON)")
+    model_options(sl)
     common_options(sl)
     sl.set_defaults(func=cmd_laws)
 
@@ -232,6 +255,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="stop within about a second of this, printing the bounds so far")
     sc.add_argument("--format", choices=("text", "markdown", "latex"), default="text",
                     help="output format (default text; --json for JSON)")
+    model_options(sc)
     common_options(sc)
     sc.set_defaults(func=cmd_count)
 

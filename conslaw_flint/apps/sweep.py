@@ -11,6 +11,9 @@ FILE is either
 * or a text file with one model specification per line (blank lines and lines starting with
   ``#`` are ignored).
 
+A specification may end with ``|flow=FLOW`` and ``|subset=VARS``; ``--flow`` and ``--subset``
+append them to every case (so resumed rows match the options they were computed with).
+
 Each case runs :func:`conslaw_flint.certify.count_laws` in a worker process (a process pool
 with the ``spawn`` start method: FLINT objects are not thread-safe, so never threads), or on a
 Dask cluster with ``--dask ADDRESS`` (workers must run one thread each).  One JSON line per
@@ -148,10 +151,10 @@ def run_case(spec: str, degree: int = 4, seed: int = 0, max_unknowns: int | None
     try:
         from ..algorithms.certify import count_laws
         from ..algorithms.laws import DEFAULT_MAX_UNKNOWNS
-        from ..models import build_model
+        from ..algorithms.subsets import build_with_options
 
         t0 = time.perf_counter()
-        model = build_model(spec)
+        model = build_with_options(spec)
         res = count_laws(model, degree=degree, seed=seed,
                          max_unknowns=max_unknowns or DEFAULT_MAX_UNKNOWNS,
                          time_limit=time_limit)
@@ -361,6 +364,10 @@ def _line(row: dict[str, Any]) -> str:
 def cmd_sweep(args: argparse.Namespace) -> int:
     """``conslaw sweep``: run, print a summary (or the rows as JSON), exit 1 if a case failed."""
     specs = read_specs(args.file)
+    if args.flow is not None:
+        specs = [f"{s}|flow={args.flow}" for s in specs]
+    if args.subset is not None:
+        specs = [f"{s}|subset={args.subset}" for s in specs]
     out = args.out or default_out(args.file)
     show = not args.json and not args.quiet and sys.stderr.isatty()
     rows = run_sweep(specs, jobs=args.jobs, out=out, degree=args.degree, seed=args.seed,
@@ -401,6 +408,9 @@ def register(sub: Any, common: Callable[[argparse.ArgumentParser], None]) -> Non
                     help="largest degree of polynomial laws searched (default 4)")
     sp.add_argument("--time-limit", type=positive_float, metavar="SECONDS",
                     help="per case: stop cleanly with the bounds reached so far")
+    from .cli import model_options
+
+    model_options(sp)
     common(sp)
     sp.set_defaults(func=cmd_sweep)
 

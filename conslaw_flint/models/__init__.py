@@ -10,9 +10,18 @@ Model specifications (strings, as on the command line):
 ``poly:E1;E2;...``         phi = (E1, E2, ...) in x1..xD; ``poly[D]:...`` fixes D
 ``fields:F1;F2;...``       general fields, Fi = D comma-separated components
 ``random:D,d,m[,seed]``    d random polynomial fields of degree m in D variables
-``FILE.json|FILE.toml``    ``{"map": [...]}`` or ``{"fields": [[...], ...]}``,
-                           optional ``"variables": [names]``
+``attention:d1,dim[,heads=H]``  attention layer, phi = (Q_h^T K_h, V_h^T O_h) per head
+``softmax:n,m``            linear classifier (n classes, m features) under cross-entropy
+``conv:c0,c1,c2,nu,nv``    two-layer convolutional ReLU network, path lifting
+``dag:EDGES[;skip=..][;bias=..]``  ReLU network on a graph, e.g. ``dag:x>h,h>y;skip=x>y``
+``FILE.json|FILE.toml``    ``{"map": [...]}``, ``{"fields": [[...], ...]}`` or ``{"dag": {...}}``,
+                           optional ``"variables": [names]`` and ``"flow"``
 =========================  ===================================================================
+
+A flow (:mod:`conslaw_flint.models.flows`: momentum, Nesterov, mirror, weight decay) is given
+by ``build_model(spec, flow="momentum")``, a ``"flow"`` key in a model file, or the suffix
+``SPEC|flow=FLOW`` (``linear:1,2,1|flow=momentum:tau=1``).  Architectures:
+:mod:`~conslaw_flint.models.architectures`, :mod:`~conslaw_flint.models.dag`.
 
 Rational expressions are accepted in ``poly:``, ``fields:`` and files (see
 :mod:`conslaw_flint.models.maps`).  Python objects (SymPy expressions, FLINT polynomials,
@@ -35,15 +44,34 @@ from .maps import fields_model, poly_model, random_model
 from .model import CONVENTION, Model, ModelError
 from .networks import MAX_PARAMETERS, network_model, parse_widths, product_model
 
-KINDS = ("linear", "relu", "relu-bias", "product", "poly", "fields", "random")
+KINDS = ("linear", "relu", "relu-bias", "product", "poly", "fields", "random", "attention",
+         "softmax", "conv", "dag")
 
 
-def build_model(spec: Any, names: Sequence[str] | None = None) -> Model:
+def build_model(spec: Any, names: Sequence[str] | None = None, *,
+                flow: str | None = None) -> Model:
     """Build a model from a specification string (see the module docstring), a model file
-    name, or a Python object (:func:`conslaw_flint.models.objects.model_from_object`).
+    name, or a Python object (:func:`conslaw_flint.models.objects.model_from_object`), then
+    apply the flow ``flow`` (:mod:`conslaw_flint.models.flows`; default the gradient flow).
 
     Raises :class:`ModelError` (one line naming the fix) for anything that cannot be built.
     """
+    from .flows import apply_flow
+
+    if isinstance(spec, str) and "|" in spec:
+        base, _, opt = spec.rpartition("|")
+        key, eq, val = opt.partition("=")
+        if key.strip() != "flow" or not eq:
+            raise ModelError(f"unknown model option {opt.strip()[:40]!r} after '|'; "
+                             "write SPEC|flow=FLOW, e.g. linear:1,2,1|flow=momentum")
+        if flow is not None:
+            raise ModelError("two flows given (SPEC|flow=... and flow=); give one")
+        return build_model(base, names, flow=val)
+    model = _build(spec, names)
+    return apply_flow(model, flow) if flow is not None else model
+
+
+def _build(spec: Any, names: Sequence[str] | None = None) -> Model:
     if not isinstance(spec, str):
         from .objects import model_from_object
 
@@ -74,6 +102,14 @@ def build_model(spec: Any, names: Sequence[str] | None = None) -> Model:
                          "or a .json/.toml file")
     if kind in ("linear", "relu", "relu-bias"):
         return network_model(kind, parse_widths(rest, kind), spec)
+    if kind in ("attention", "softmax", "conv"):
+        from .architectures import build_architecture
+
+        return build_architecture(kind, rest, spec)
+    if kind == "dag":
+        from .dag import parse_dag
+
+        return parse_dag(rest, spec)
     if kind == "product":
         try:
             D = int(rest)

@@ -1,13 +1,17 @@
-"""Model files: JSON or TOML with ``map`` or ``fields`` (and optional ``variables``).
+"""Model files: JSON or TOML with ``map``, ``fields`` or ``dag`` (and optional ``variables``,
+``flow``).
 
 ::
 
     {"variables": ["u", "v"], "map": ["u*v"]}
     {"fields": [["x2", "-x1"]], "name": "rotation"}
+    {"dag": {"edges": [["x", "h"], ["h", "y"]], "skip": [["x", "y"]]}, "flow": "momentum"}
 
 Keys: ``map`` (list of expressions) or ``fields`` (list of fields, each a list of D
-components); ``variables`` (names, default x1..xD); ``D`` (with ``map`` and default names);
-``name`` and ``description`` (free text).  The file is read once, as a regular file, with a
+components) or ``dag`` (a ReLU network on a graph, :mod:`conslaw_flint.models.dag`);
+``variables`` (names, default x1..xD; not with ``dag``); ``D`` (with ``map`` and default
+names); ``flow`` (a flow specification, :mod:`conslaw_flint.models.flows`); ``name`` and
+``description`` (free text).  The file is read once, as a regular file, with a
 size limit; its text is never evaluated as code.
 """
 
@@ -22,7 +26,7 @@ from .model import Model, ModelError
 from .networks import MAX_PARAMETERS
 
 MAX_FILE_BYTES = 1_000_000
-KEYS = frozenset({"map", "fields", "variables", "D", "name", "description"})
+KEYS = frozenset({"map", "fields", "dag", "variables", "D", "flow", "name", "description"})
 
 
 def read_limited(path: str, limit: int, what: str) -> bytes:
@@ -104,8 +108,19 @@ def model_from_dict(data: dict[str, Any], where: str, spec: str) -> Model:
     """The model described by a model file's object (see the module docstring)."""
     unknown = set(data) - KEYS
     if unknown:
-        raise ModelError(f"{where}: unknown key {sorted(unknown)[0]!r}; use 'map' or "
-                         "'fields' (and optionally 'variables')")
+        raise ModelError(f"{where}: unknown key {sorted(unknown)[0]!r}; use 'map', 'fields' "
+                         "or 'dag' (and optionally 'variables', 'flow')")
+    flow = data.get("flow")
+    if flow is not None and (not isinstance(flow, str) or len(flow) > 100_000):
+        raise ModelError(f"{where}: 'flow' must be a string such as 'momentum:tau=1'")
+    if "dag" in data:
+        if "map" in data or "fields" in data or "variables" in data or "D" in data:
+            raise ModelError(f"{where}: 'dag' cannot be combined with 'map', 'fields', "
+                             "'variables' or 'D' (the graph names its parameters)")
+        from .dag import dag_from_dict
+        from .flows import apply_flow
+
+        return apply_flow(dag_from_dict(data["dag"], where, spec), flow)
     for key in ("name", "description"):
         if key in data and (not isinstance(data[key], str) or len(data[key]) > 10_000):
             raise ModelError(f"{where}: {key!r} must be a string of at most 10000 characters")
@@ -118,7 +133,7 @@ def model_from_dict(data: dict[str, Any], where: str, spec: str) -> Model:
         if not names:
             raise ModelError(f"{where}: 'variables' is empty")
     if ("map" in data) == ("fields" in data):
-        raise ModelError(f"{where} must have exactly one of 'map' or 'fields'")
+        raise ModelError(f"{where} must have exactly one of 'map', 'fields' or 'dag'")
     if "map" in data:
         exprs = _str_list(data["map"], "'map'", where)
         D_decl = data.get("D")
@@ -141,6 +156,10 @@ def model_from_dict(data: dict[str, Any], where: str, spec: str) -> Model:
 
         assert m.phi is not None
         m = replace(m, inline=f"poly[{m.D}]:" + ";".join(inline_text(p) for p in m.phi))
+    if flow is not None:
+        from .flows import apply_flow
+
+        m = apply_flow(m, flow)
     return m
 
 
