@@ -24,11 +24,12 @@ from ..algorithms.certify import certificate, count_laws
 from ..algorithms.checks import LawChecker
 from ..algorithms.laws import independent_gradients
 from ..algorithms.lie import lie_closure
+from ..algorithms.subsets import build_with_options
 from ..core.polynomials import Poly, terms, to_latex
 from ..errors import UserError
 from ..io.files import write_atomic
 from ..io.parse import parse_polynomial
-from ..models import CONVENTION, Model, build_model
+from ..models import CONVENTION, Model
 from ..results import CountResult, word_str
 
 DEFAULT_OUT = "theory"
@@ -57,7 +58,207 @@ class Example:
     known_source: str = ""
     #: closed forms of non-polynomial laws (SymPy syntax in x1..xD), checked with SymPy
     closed_forms: tuple[str, ...] = ()
+    #: the dynamics (``--flow``) and the block of variables (``--subset``)
+    flow: str | None = None
+    subset: str | None = None
+    #: largest degree of the polynomial laws searched
+    degree: int = DEGREE
+    #: the paper compared with, its statement about this setting (prose), and the count it
+    #: implies (checked against the run; None when the paper states no count)
+    paper: str = "Marcotte, Gribonval, Peyré 2023"
+    #: where the family ``known`` comes from when it is not the paper's ("derived by ...")
+    known_by: str = ""
+    claim: str = ""
+    claim_count: int | None = None
 
+    def options(self) -> str:
+        """The command-line options of the example (``--flow ... --subset ...``)."""
+        out = []
+        if self.flow:
+            out.append(f"--flow '{self.flow}'")
+        if self.subset:
+            out.append(f"--subset '{self.subset}'")
+        if self.degree != DEGREE:
+            out.append(f"--degree {self.degree}")
+        return " ".join(out)
+
+
+KTM = "Marcotte, Gribonval, Peyré, Keep the Momentum, ICML 2024 (KtM)"
+TC = "Marcotte, Peyré, Gribonval, Transformative or Conservative?, ICML 2025 (TC)"
+_PHASE = (" Phase space z = (clock, θ, v) with v = θ̇ (conslaw_flint.models.flows); the count is "
+          "of the laws h(z), which may involve the clock and the velocities.")
+
+#: the settings of the follow-up papers (issue 11): flows, architectures, block laws
+FLOW_EXAMPLES: tuple[Example, ...] = (
+    Example("momentum-linear-1-2-1", "Flows: momentum",
+            "Heavy ball on the linear network 1 → 2 → 1", "linear:1,2,1",
+            "The heavy-ball flow θ̈ + τθ̇ = −∇E with τ = 1 on φ = u·w (u = W1, w = W2ᵀ), "
+            "lifted with the clock s = e^{τt}: generators the drift (τs, v, −τv) and the "
+            "forcing field (0, 0, ∇φ)." + _PHASE, flow="momentum:tau=1",
+            known=("s*W1[1,1]*vW1[1,2] - s*W1[1,2]*vW1[1,1] + s*W2[1,1]*vW2[2,1] "
+                   "- s*W2[2,1]*vW2[1,1]",
+                   "s*W1[1,1]*vW2[2,1] - s*W1[1,2]*vW2[1,1] + s*W2[1,1]*vW1[1,2] "
+                   "- s*W2[2,1]*vW1[1,1]"),
+            known_source="the momenta s·θᵀAv of the antisymmetric matrices A with "
+                         "⟨Aθ, ∇φ⟩ = 0 (here the rotation of the hidden layer and the rotation "
+                         "mixing u and w)",
+            known_by="derived by Noether's argument (d/dt θᵀAv = −τ θᵀAv when A is "
+                     "antisymmetric and ⟨Aθ, ∇φ⟩ = 0)",
+            paper=KTM, claim="(abstract) the conservation laws of momentum dynamics depend on "
+            "time, and for linear networks they are fewer than under the gradient flow (3 "
+            "here) except in sufficiently over-parameterized regimes."),
+    Example("momentum-relu-2-2-2", "Flows: momentum", "Heavy ball on the ReLU network 2 → 2 → 2",
+            "relu:2,2,2", "The heavy-ball flow (τ = 1) on the path lifting of a two-layer ReLU "
+            "network without biases, which has 2 laws under the gradient flow." + _PHASE,
+            flow="momentum", known=None, paper=KTM,
+            claim="(abstract) with ReLU networks, no conservation law remains under "
+            "momentum.", claim_count=0),
+    Example("nesterov-linear-1-2-1", "Flows: momentum",
+            "Nesterov's flow on the linear network 1 → 2 → 1", "linear:1,2,1",
+            "Nesterov's accelerated flow θ̈ + (3/t)θ̇ = −∇E (Su, Boyd, Candès 2016): the drift "
+            "(1, v, −3v/t) multiplied by t, i.e. (t, tv, −3v), and the forcing field "
+            "(0, 0, ∇φ); the zero set t = 0 is excluded. The momenta now carry t³ (degree 5, "
+            "so the search goes to degree 5)." + _PHASE, flow="nesterov", degree=5,
+            known=("t^3*W1[1,1]*vW1[1,2] - t^3*W1[1,2]*vW1[1,1] + t^3*W2[1,1]*vW2[2,1] "
+                   "- t^3*W2[2,1]*vW2[1,1]",
+                   "t^3*W1[1,1]*vW2[2,1] - t^3*W1[1,2]*vW2[1,1] + t^3*W2[1,1]*vW1[1,2] "
+                   "- t^3*W2[2,1]*vW1[1,1]"),
+            known_source="t³·θᵀAv for the same two rotations as the heavy ball",
+            known_by="derived by Noether's argument (d/dt θᵀAv = −(3/t) θᵀAv along the flow)",
+            paper=KTM, claim="(abstract) the conservation laws of momentum dynamics depend on "
+            "time; Nesterov's damping is not treated separately there."),
+    Example("mirror-entropy-linear-2-2-2", "Flows: mirror and metric",
+            "Entropy mirror on the factorisation UVᵀ (NMF)", "linear:2,2,2",
+            "The mirror flow θ̇ = −M(θ)⁻¹∇E for the entropy ψ = Σ θ log θ, M⁻¹ = diag(θ), on the "
+            "factorisation φ = UVᵀ (U = W1, V = W2ᵀ, 2 × 2 each) on the positive orthant: the "
+            "geometry of non-negative matrix factorisation.", flow="mirror:entropy",
+            known=("W1[1,1] + W1[2,1] - W2[1,1] - W2[1,2]",
+                   "W1[1,2] + W1[2,2] - W2[2,1] - W2[2,2]"),
+            known_source="Σ_i U_ik − Σ_j V_jk for each of the r = 2 columns k",
+            paper=KTM, claim="(abstract) in non-Euclidean metrics, used e.g. for non-negative "
+            "matrix factorisation, all conservation laws can be determined in the gradient-flow "
+            "context (and none persists with momentum); issue 11 reads this statement, for the "
+            "entropy mirror, as the r = 2 column balances Σ_i U_ik − Σ_j V_jk.",
+            claim_count=2),
+    Example("mirror-burg-linear-2-2-2", "Flows: mirror and metric",
+            "Burg mirror on the factorisation UVᵀ", "linear:2,2,2",
+            "The mirror flow for Burg's entropy ψ = −Σ log θ, M⁻¹ = diag(θ²), on φ = UVᵀ (2 × 2 "
+            "factors) on the positive orthant. The laws are not polynomial: the rescaling "
+            "symmetry of each column k gives Π_i U_ik / Π_j V_jk.", flow="mirror:burg",
+            known=None, closed_forms=("x1*x3/(x5*x6)", "x2*x4/(x7*x8)"), paper=KTM,
+            claim="the paper's mirror example is the entropy geometry of NMF; the closed forms "
+            "above are derived from the column rescalings."),
+    Example("mirror-diag-one-layer", "Flows: mirror and metric",
+            "Entropy mirror on the first layer only", "linear:2,2,2",
+            "A metric flow with M⁻¹ = diag(θ) on W1 and the identity on W2 "
+            "(mirror:diag(x1,x2,x3,x4,1,1,1,1)): the Euclidean and the entropy geometry mixed "
+            "in one network.", flow="mirror:diag(x1,x2,x3,x4,1,1,1,1)",
+            known=("W2[1,1]^2 + W2[1,2]^2 - 2*W1[1,1] - 2*W1[2,1]",
+                   "W2[2,1]^2 + W2[2,2]^2 - 2*W1[1,2] - 2*W1[2,2]"),
+            known_source="‖outgoing‖² − 2 Σ incoming for each hidden neuron",
+            known_by="derived from the rescaling of each hidden neuron through the two metrics",
+            paper=KTM, claim="the paper treats one geometry for the whole network."),
+    Example("decay-linear-2-2-2", "Flows: weight decay",
+            "Weight decay on the linear network 2 → 2 → 2", "linear:2,2,2",
+            "The flow θ̇ = −∇E − λθ with λ = 1, lifted to (s, θ) with s = e^{λt}: drift "
+            "(λs, −λθ) and forcing fields (0, ∇φ_i). The count is of the laws h(s, θ).",
+            flow="decay:lambda=1",
+            known=("s^2*W1[1,1]^2 + s^2*W1[2,1]^2 - s^2*W2[1,1]^2 - s^2*W2[1,2]^2",
+                   "s^2*W1[1,1]*W1[1,2] + s^2*W1[2,1]*W1[2,2] - s^2*W2[1,1]*W2[2,1] "
+                   "- s^2*W2[1,2]*W2[2,2]",
+                   "s^2*W1[1,2]^2 + s^2*W1[2,2]^2 - s^2*W2[2,1]^2 - s^2*W2[2,2]^2"),
+            known_source="H(sθ) = s²H(θ) for the gradient-flow laws H, the entries of "
+                         "W1ᵀW1 − W2W2ᵀ",
+            paper=TC, claim="(Thm 2.1, as cited by issue 11) with weight decay, the laws are "
+            "H(θe^{λt}) for H a law of the gradient flow: as many as the gradient flow's (3 "
+            "here).", claim_count=3),
+    Example("attention-2-2", "Architectures: attention",
+            "One attention head, d1 = 2, dim = 2", "attention:2,2",
+            "φ = (QᵀK, VᵀO) with Q, K, V, O of size dim × d1 = 2 × 2: the query-key and "
+            "value-output products of one head.",
+            known=("Q[1,1]^2 + Q[1,2]^2 - K[1,1]^2 - K[1,2]^2",
+                   "Q[1,1]*Q[2,1] + Q[1,2]*Q[2,2] - K[1,1]*K[2,1] - K[1,2]*K[2,2]",
+                   "Q[2,1]^2 + Q[2,2]^2 - K[2,1]^2 - K[2,2]^2",
+                   "V[1,1]^2 + V[1,2]^2 - O[1,1]^2 - O[1,2]^2",
+                   "V[1,1]*V[2,1] + V[1,2]*V[2,2] - O[1,1]*O[2,1] - O[1,2]*O[2,2]",
+                   "V[2,1]^2 + V[2,2]^2 - O[2,1]^2 - O[2,2]^2"),
+            known_source="the entries of QQᵀ − KKᵀ and VVᵀ − OOᵀ",
+            paper=TC, claim="(abstract) all conservation laws of a single attention layer are "
+            "described: the entries of QQᵀ − KKᵀ and VVᵀ − OOᵀ, dim(dim + 1) = 6 here.",
+            claim_count=6),
+    Example("attention-2-2-heads-2", "Architectures: attention",
+            "Two attention heads, d1 = 2, dim = 2", "attention:2,2,heads=2",
+            "φ = (Q_hᵀK_h, V_hᵀO_h) for h = 1, 2. The layer sums the heads' outputs; the count "
+            "here is that of this φ, whose completeness for the multi-head layer is open.",
+            known=None, paper=TC, claim="the per-head laws hold for every head; whether they "
+            "are all the laws of a multi-head layer is left open."),
+    Example("softmax-3-2", "Architectures: softmax classifier",
+            "Linear classifier under cross-entropy, 3 classes, 2 features", "softmax:3,2",
+            "Logits Wx with W of size n × m = 3 × 2 (classes × features); softmax(z + c1) = "
+            "softmax(z), so the loss depends on W through PW, P = I − 11ᵀ/3.",
+            known=("W[1,1] + W[2,1] + W[3,1]", "W[1,2] + W[2,2] + W[3,2]"),
+            known_source="the column sums Σ_i W[i,j], one per feature",
+            paper=TC, claim="(Prop. 3.11, as cited by issue 11) under the cross-entropy loss "
+            "the sums over classes of the classifier's weights are conserved, one per feature "
+            "(m = 2).", claim_count=2),
+    Example("conv-1-2-1-2-2", "Architectures: convolutional networks",
+            "Two-layer convolutional ReLU network", "conv:1,2,1,2,2",
+            "c0 = 1 input channel, c1 = 2 hidden channels, c2 = 1 output channel, filters of "
+            "sizes nu = nv = 2, circular convolutions on inputs of length L ≥ 2; φ = the path "
+            "lifting U[a,b,k] V[b,c,l].",
+            known=("U[1,1,1]^2 + U[1,1,2]^2 - V[1,1,1]^2 - V[1,1,2]^2",
+                   "U[1,2,1]^2 + U[1,2,2]^2 - V[2,1,1]^2 - V[2,1,2]^2"),
+            known_source="‖incoming filters‖² − ‖outgoing filters‖² of each hidden channel",
+            paper=TC, claim="(Thm 3.6, as cited by issue 11; abstract: shallow networks with "
+            "convolution have no more laws than the known ones) a two-layer convolutional ReLU "
+            "network has exactly c1 conservation laws, one per hidden channel.",
+            claim_count=2),
+    Example("dag-residual-block", "Architectures: residual blocks",
+            "A residual ReLU block 2 → 2 → 2 with shortcuts",
+            "dag:x1>h1,x1>h2,x2>h1,x2>h2,h1>y1,h1>y2,h2>y1,h2>y2;skip=x1>y1,x2>y2",
+            "A ReLU network on a graph: inputs x1, x2, hidden neurons h1, h2, outputs y1, y2, "
+            "trained weights w[from,to], identity shortcuts x_i → y_i. φ is the path lifting; "
+            "the shortcut paths are constant.",
+            known=("w[x1,h1]^2 + w[x2,h1]^2 - w[h1,y1]^2 - w[h1,y2]^2",
+                   "w[x1,h2]^2 + w[x2,h2]^2 - w[h2,y1]^2 - w[h2,y2]^2"),
+            known_source="one balance per hidden neuron, as for relu:2,2,2",
+            paper=TC, claim="(abstract) residual blocks have the same conservation laws as the "
+            "same block without skip connection (relu:2,2,2: 2 laws).", claim_count=2),
+    Example("residual-example-4-8", "Architectures: residual blocks",
+            "Two scalar residual blocks on one activation region",
+            "poly:x1*x2+x3*x4+x1*x2*x3*x4",
+            "The scalar network x ↦ x(1 + x1x2)(1 + x3x4), two residual blocks of one neuron "
+            "each, on one activation region: φ = x1x2 + x3x4 + x1x2x3x4.", known=None,
+            closed_forms=("x1**2 - x2**2", "x3**2 - x4**2",
+                          "log(x1 + x2) + (x1**2 + x2**2)/4 - log(x3 + x4) - (x3**2 + x4**2)/4"),
+            paper=TC, claim="(Example 4.8, as cited by issue 11) this model has 3 conservation "
+            "laws, one of them not polynomial; the closed form of that one is derived here.",
+            claim_count=3),
+    Example("subset-linear-2-2-2-2-W1-W3", "Block laws",
+            "Laws of a deep linear network depending only on W1 and W3", "linear:2,2,2,2",
+            "The laws of the 3-layer linear network 2 → 2 → 2 → 2 that depend only on the "
+            "first and the last layer (--subset W1,W3): the laws of the fields obtained by "
+            "expanding the generators' W1 and W3 components in the entries of W2 "
+            "(conslaw_flint.algorithms.subsets).", subset="W1,W3",
+            known=("W1[1,1]^2 + W1[1,2]^2 + W1[2,1]^2 + W1[2,2]^2 - W3[1,1]^2 - W3[1,2]^2 "
+                   "- W3[2,1]^2 - W3[2,2]^2",),
+            known_source="‖W1‖² − ‖W3‖²",
+            known_by="derived as the sum of the traces of the two layer balances",
+            paper=TC, claim="(Prop. 4.3, as cited by issue 11) laws depending on a block "
+            "reduce to the block in isolation; W1, W3 is not a block of consecutive layers "
+            "and the paper states no count for it."),
+    Example("subset-linear-2-2-2-2-W1-W2", "Block laws",
+            "Laws of a deep linear network depending only on W1 and W2", "linear:2,2,2,2",
+            "The laws of the 3-layer linear network 2 → 2 → 2 → 2 that depend only on its "
+            "first two layers (--subset W1,W2).", subset="W1,W2",
+            known=("W1[1,1]^2 + W1[2,1]^2 - W2[1,1]^2 - W2[1,2]^2",
+                   "W1[1,1]*W1[1,2] + W1[2,1]*W1[2,2] - W2[1,1]*W2[2,1] - W2[1,2]*W2[2,2]",
+                   "W1[1,2]^2 + W1[2,2]^2 - W2[2,1]^2 - W2[2,2]^2"),
+            known_source="the entries of W1ᵀW1 − W2W2ᵀ, the laws of the block linear:2,2,2",
+            paper=TC, claim="(Prop. 4.3, as cited by issue 11) the laws that depend only on "
+            "the block (W1, W2) are those of the block in isolation, linear:2,2,2: 3 laws.",
+            claim_count=3),
+)
 
 EXAMPLES: tuple[Example, ...] = (
     *(Example(f"product-{D}", "Products", f"Product of {D} parameters", f"product:{D}",
@@ -104,6 +305,7 @@ EXAMPLES: tuple[Example, ...] = (
             "One random quadratic field in R³", "random:3,1,2,0",
             "A single random polynomial field of degree ≤ 2 in 3 variables (seed 0 of the "
             "model generator), as in the paper's first experiment.", known=None),
+    *FLOW_EXAMPLES,
 )
 
 
@@ -193,6 +395,22 @@ _KIND_TEXT = {
     "poly": "The map φ, given by polynomial expressions",
     "fields": "The generators: polynomial vector fields, not gradients (no map φ)",
     "random": "The generators: random polynomial vector fields, not gradients (no map φ)",
+    "momentum": "The generators, in phase space (clock, θ, v): the drift of the heavy-ball flow, "
+                "then one forcing field (0, 0, ∇φ_i) per component of φ",
+    "nesterov": "The generators, in phase space (t, θ, v): Nesterov's drift multiplied by t, "
+                "then one forcing field (0, 0, ∇φ_i) per component of φ",
+    "mirror": "The generators: M(θ)⁻¹∇φ_i, the gradient fields seen through the mirror (metric) M",
+    "decay": "The generators, on (s, θ): the weight-decay drift, then one forcing field "
+             "(0, ∇φ_i) per component of φ",
+    "attention": "The map φ(θ): the entries of Q_hᵀK_h and V_hᵀO_h for each head h",
+    "softmax": "The map φ(W) = PW with P = I − 11ᵀ/n: the weights projected on the sum-zero "
+               "directions of the output",
+    "conv": "The map φ(θ): the path lifting U[a,b,k] V[b,c,l] of the convolutional network",
+    "dag": "The map φ(θ): the path lifting of the ReLU network on the graph (a skip connection "
+           "contributes the factor 1)",
+    "subset": "The generators: the fields Y_{i,β} on the chosen variables, the coefficients of "
+              "the generators' components on them expanded in the other variables (their laws "
+              "are the laws of the model that depend only on these variables)",
 }
 
 
@@ -263,7 +481,8 @@ def _known_check(ex: Example, model: Model, res: CountResult) -> list[str]:
                                                                        strict=True) if ok],
                                       model.D, res.lie.point, res.lie.prime)
     m, N = len(chosen), res.laws_lower
-    lines = [f"The family of laws from the paper (Marcotte, Gribonval, Peyré 2023), "
+    origin = ex.known_by or f"from the paper ({ex.paper})"
+    lines = [f"The family of laws {origin}, "
              f"{ex.known_source}: {_plural(len(fam), 'polynomial')}, "
              f"{sum(verified)} verified exactly as laws by this run, {m} independent at the "
              "certificate's point (rank modulo its prime, a lower bound on their generic "
@@ -286,8 +505,27 @@ def _known_check(ex: Example, model: Model, res: CountResult) -> list[str]:
     return lines
 
 
-def _command(spec: str) -> str:
-    return f"conslaw count '{spec}' --seed {SEED} --certificate c.json && conslaw verify c.json"
+def _command(spec: str, options: str = "") -> str:
+    opts = f" {options}" if options else ""
+    return (f"conslaw count '{spec}'{opts} --seed {SEED} --certificate c.json && "
+            "conslaw verify c.json")
+
+
+def _claim(ex: Example, res: CountResult) -> list[str]:
+    """The paper's statement about the setting, compared with the certified count."""
+    if not ex.claim:
+        return []
+    lines = [f"{ex.paper}: {ex.claim}", ""]
+    N = res.laws_lower
+    if ex.claim_count is None:
+        lines.append(f"The paper states no count for this case; the certified count is {N}.")
+    elif res.certified and N == ex.claim_count:
+        lines.append(f"The paper's count is {ex.claim_count}; the certified count is {N}: "
+                     "they agree.")
+    else:
+        lines.append(f"**The paper's count is {ex.claim_count}; this run gives "
+                     f"{res.laws_lower}..{res.laws_upper}: they DISAGREE.**")
+    return lines
 
 
 @dataclass
@@ -309,8 +547,8 @@ def run_example(ex: Example) -> Run:
     """Build, count, certify and independently verify one example (deterministic)."""
     from ..verify import verify_certificate
 
-    model = build_model(ex.spec)
-    res = count_laws(model, degree=DEGREE, seed=SEED)
+    model = build_with_options(ex.spec, flow=ex.flow, subset=ex.subset)
+    res = count_laws(model, degree=ex.degree, seed=SEED)
     full = lie_closure(model.family, cap=None, prime=res.lie.prime, point=res.lie.point)
     cert = certificate(res)
     verdict = verify_certificate(json.loads(json.dumps(cert)))
@@ -336,7 +574,8 @@ def page(run: Run) -> str:
         "",
         "## Model",
         "",
-        f"Specification: `{ex.spec}`",
+        f"Specification: `{ex.spec}`" + (f", options `{ex.options()}`" if ex.options()
+                                          else ""),
         "",
     ]
     L += _md_table(["D (parameters)", "d (generators)"], [(D, model.d)])
@@ -406,7 +645,9 @@ def page(run: Run) -> str:
         L.pop()
     if ex.closed_forms:
         L += ["", "## Closed forms", "", *_closed_form_check(ex, model, N)]
-    comparison = _known_check(ex, model, res)
+    comparison = _claim(ex, res) + ([""] if ex.claim else []) + _known_check(ex, model, res)
+    while comparison and comparison[-1] == "":
+        comparison.pop()
     if comparison:
         L += ["", "## Compared with the literature", "", *comparison]
 
@@ -419,7 +660,7 @@ def page(run: Run) -> str:
           "Reproduce:",
           "",
           "```",
-          _command(ex.spec),
+          _command(ex.spec, ex.options()),
           "```",
           ""]
     return "\n".join(L)
@@ -452,7 +693,8 @@ def index_page(runs: Sequence[Run]) -> str:
     for r in runs:
         count = str(r.res.laws_lower) if r.res.certified else \
             f"{r.res.laws_lower}..{r.res.laws_upper} (not certified)"
-        rows.append((f"[{r.ex.title}]({r.ex.slug}.md)", f"`{r.ex.spec}`", r.model.D, r.model.d,
+        shown = r.ex.spec + (f" {r.ex.options()}" if r.ex.options() else "")
+        rows.append((f"[{r.ex.title}]({r.ex.slug}.md)", f"`{shown}`", r.model.D, r.model.d,
                      count, r.res.method if r.res.certified else "—"))
     L += _md_table(["example", "model", "D", "d", "certified count", "method"], rows)
     L += ["", "Regenerate: `conslaw theory --out theory`; check: `conslaw theory --check`.", ""]
