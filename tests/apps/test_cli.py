@@ -80,7 +80,7 @@ def test_count_json(capsys) -> None:  # noqa: ANN001
 
 
 @pytest.mark.parametrize("argv,needle", [
-    (["laws", "conv:3", "--degree", "2"], "unknown model kind"),
+    (["laws", "lstm:3", "--degree", "2"], "unknown model kind"),
     (["laws", "poly:exp(x1)", "--degree", "2"], "unknown name 'exp'"),
     (["laws", "relu:3,0", "--degree", "2"], "at least 1"),
     (["laws", "product:40", "--degree", "8"], "unknown coefficients"),
@@ -112,7 +112,7 @@ def test_debug_shows_traceback() -> None:
     from conslaw_flint.models.model import ModelError
 
     with pytest.raises(ModelError):
-        main(["laws", "conv:3", "--degree", "2", "--debug"])
+        main(["laws", "lstm:3", "--degree", "2", "--debug"])
 
 
 def test_non_ascii_variable_names(capsys, tmp_path) -> None:  # noqa: ANN001

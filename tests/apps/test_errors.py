@@ -382,10 +382,10 @@ def test_module_entry_point(tmp_path: Path) -> None:
 
 
 def test_debug_gives_a_traceback(tmp_path: Path) -> None:
-    out = run_cli(["laws", "conv:3", "--degree", "2", "--debug"], tmp_path)
+    out = run_cli(["laws", "lstm:3", "--degree", "2", "--debug"], tmp_path)
     assert out.code == 1
     assert "Traceback (most recent call last)" in out.err
-    assert "ModelError: unknown model kind 'conv'" in out.err
+    assert "ModelError: unknown model kind 'lstm'" in out.err
     out = run_cli(["count", "poly:x1/(x2 - x2)", "--debug", "--certificate", "c.json"],
                   tmp_path)
     assert out.code == 1 and "Traceback" in out.err and "ModelError" in out.err

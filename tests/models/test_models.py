@@ -75,7 +75,7 @@ def test_model_files(tmp_path) -> None:  # noqa: ANN001
 
 @pytest.mark.parametrize("spec,needle", [
     ("", "empty model"),
-    ("conv:3,3", "unknown model kind 'conv'"),
+    ("lstm:3,3", "unknown model kind 'lstm'"),
     ("relu:", "empty width"),
     ("relu:3,0,2", "at least 1"),
     ("relu:3,-1", "at least 1"),
