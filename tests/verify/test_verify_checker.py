@@ -1,8 +1,9 @@
-"""Tests for :mod:`conslaw_flint.verify`: the independent certificate checker.
+"""Tests for :mod:`conslaw_flint.verify.checker`: the independent certificate checker.
 
 Every kind of tampering is tried twice: with the stale digest (caught by the digest) and, where
 the change is mathematically detectable, with the digest recomputed by the writer's own
-function (:func:`conslaw_flint.certify.digest`), so the mathematical checks must catch it.
+function (:func:`conslaw_flint.algorithms.certify.digest`), so the mathematical checks must
+catch it.
 """
 
 from __future__ import annotations
@@ -20,19 +21,22 @@ from typing import Any
 import flint
 import pytest
 
-from conslaw_flint import verify
-from conslaw_flint.certify import certificate, count_laws, write_certificate
-from conslaw_flint.certify import digest as writer_digest
+from conslaw_flint.algorithms.certify import certificate, count_laws, write_certificate
+from conslaw_flint.algorithms.certify import digest as writer_digest
+from conslaw_flint.io.parse import ParseError, parse_polynomial
 from conslaw_flint.models import ModelError, build_model
-from conslaw_flint.parse import ParseError, parse_polynomial
 from conslaw_flint.verify import (
     CertificateError,
     Verdict,
-    det_mod,
+    checker,
     digest_of,
     verify_certificate,
     verify_file,
 )
+from conslaw_flint.verify import _algebra as alg
+from conslaw_flint.verify._involutive import Frame
+from conslaw_flint.verify._lie import WordTable
+from conslaw_flint.verify._model import Generators
 
 Cert = dict[str, Any]
 Mutation = Callable[[Cert], None]
@@ -152,34 +156,63 @@ def test_changed_point_is_caught_by_digest_only(certs: dict[str, Cert]) -> None:
     assert verify_certificate(redigest(bad)).ok
 
 
+#: what the verifier may import from the library: the builders (and the guard they run
+#: under), the safe reader, the exception types
+ALLOWED = {"models", "io.parse", "errors", "core.budget"}
+FORBIDDEN_MODULES = ("conslaw_flint.algorithms", "conslaw_flint.core.tables",
+                     "conslaw_flint.core.fields", "conslaw_flint.core.linalg",
+                     "conslaw_flint.results", "conslaw_flint.core.polynomials")
+
+
 def test_verifier_imports_nothing_from_the_solver() -> None:
-    tree = ast.parse(Path(verify.__file__).read_text())
-    used = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom):
-            if node.level:
-                used.add(node.module)
-            elif node.module and node.module.startswith("conslaw_flint"):
-                used.add(node.module.split(".", 1)[1])
-        elif isinstance(node, ast.Import):
-            for alias in node.names:
-                assert not alias.name.startswith("conslaw_flint"), alias.name
-                assert alias.name not in ("numpy", "sympy"), alias.name
-    assert used <= {"parse", "models", "polys"}, used
+    """Every module of the verifier imports only the allowed parts of the library, never the
+    solver's algorithms, tables, linear algebra, results, or FLINT polynomials directly."""
+    folder = Path(checker.__file__).parent
+    used: set[str] = set()
+    for path in sorted(folder.glob("*.py")):
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom):
+                if node.level == 2:
+                    for alias in node.names:
+                        full = f"{node.module}.{alias.name}" if node.module else alias.name
+                        used.add(node.module if node.module in ALLOWED else full)
+                elif node.level == 0 and node.module:
+                    assert not node.module.startswith(FORBIDDEN_MODULES), (path, node.module)
+                    assert node.module.split(".")[0] != "flint", (path, node.module)
+                    if node.module.startswith("conslaw_flint"):
+                        used.add(node.module.split(".", 1)[1])
+            elif isinstance(node, ast.Import):
+                for alias in node.names:
+                    assert not alias.name.startswith("conslaw_flint"), (path, alias.name)
+                    assert alias.name.split(".")[0] != "flint", (path, alias.name)
+    assert used <= ALLOWED, used
 
 
-def test_det_mod_cross_checked_with_flint() -> None:
+def test_polynomial_arithmetic_is_sympy() -> None:
+    """The generators' components, the jets and the law identities are SymPy ring elements."""
+    gens = Generators(build_model("linear:2,3,2"))
+    f, V = gens.component(0, 0, alg.QQ)
+    assert type(f).__module__ == "sympy.polys.rings"
+    assert len(V) <= f.ring.ngens
+
+
+def test_det_cross_checked_with_flint() -> None:
+    """SymPy's DomainMatrix determinant over GF(p) and QQ, against FLINT's."""
     rng = random.Random(1)
     p = 1_000_003
+    F = alg.GF(p)
     for n in (0, 1, 2, 5, 12, 30):
         for _ in range(3):
             rows = [[rng.randrange(-10**9, 10**9) for _ in range(n)] for _ in range(n)]
             if n >= 2 and rng.random() < 0.5:
                 rows[-1] = [(3 * a - 2 * b) for a, b in zip(rows[0], rows[1], strict=True)]
             expected = int(flint.nmod_mat(rows, p).det()) if n else 1
-            assert det_mod(rows, p) == expected
-    with pytest.raises(ValueError):
-        det_mod([[1, 2]], p)
+            got = alg.det([[F(v) for v in r] for r in rows], F, "test")
+            assert int(got) == expected
+            exact = int(flint.fmpz_mat(rows).det()) if n else 1
+            got_q = alg.det([[alg.QQ(v) for v in r] for r in rows], alg.QQ, "test")
+            assert got_q == exact
 
 
 # ---------------------------------------------------------------------------------------------
@@ -507,64 +540,67 @@ def test_bad_files(certs: dict[str, Cert], tmp_path: Path,
     path = tmp_path / "ok.json"
     path.write_text(good)
     assert verify_file(str(path)).ok
-    monkeypatch.setattr(verify, "MAX_FILE_BYTES", 100)
+    monkeypatch.setattr(checker, "MAX_FILE_BYTES", 100)
     v = verify_file(str(path))
     assert not v.ok and "larger than the limit 100 bytes" in v.reason
 
 
 def test_cofactors_match_sympy() -> None:
-    """The verifier's polynomial adjugate: adj(M) M = det(M) I, det as sympy computes it."""
+    """The verifier's polynomial adjugate: adj(M) M = det(M) I, det as sympy.Matrix computes
+    it (a different SymPy code path: expressions, not rings)."""
     sympy = pytest.importorskip("sympy")
+    gens = Generators(build_model("fields:x2,x3,1;x1,0,x1"))
+    frame = Frame(gens, WordTable(gens.d), [])
+    R, V = frame.R, frame.V
     xs = sympy.symbols("x1:4")
     rng = random.Random(3)
 
-    def rand_poly() -> dict[Any, int]:
-        out: dict[Any, int] = {}
+    def rand_poly() -> Any:
+        terms = []
         for _ in range(rng.randrange(0, 3)):
             mono = tuple((v, rng.randrange(1, 3)) for v in sorted(rng.sample(range(3), 2)))
-            out[mono] = out.get(mono, 0) + rng.randrange(-3, 4)
-        return {m: c for m, c in out.items() if c}
+            terms.append((mono, rng.randrange(-3, 4)))
+        return alg.build(terms, V, alg.QQ, "test")
 
-    def to_sympy(a: dict[Any, int]) -> Any:
-        return sum((c * sympy.Mul(*(xs[v] ** e for v, e in m)) for m, c in a.items()),
-                   sympy.Integer(0))
+    def to_sympy(a: Any) -> Any:
+        return sum((sympy.Rational(int(c.numerator), int(c.denominator))
+                    * sympy.Mul(*(xs[V[i]] ** e for i, e in enumerate(m) if e))
+                    for m, c in a.iterterms()), sympy.Integer(0))
 
     for r in (1, 2, 3, 4):
         M = [[rand_poly() for _ in range(r)] for _ in range(r)]
-        C = verify._cofactors(M)
-        det = {}
-        for j in range(r):
-            verify._add_scaled(det, verify._mul(M[j][0], C[j][0], None), 1)
-        det = verify._clean(det, None)
+        C = frame.cofactors(M)
+        det = sum((M[j][0] * C[j][0] for j in range(r)), R.zero)
         expected = sympy.Matrix([[to_sympy(e) for e in row] for row in M]).det()
         assert sympy.expand(to_sympy(det) - expected) == 0
         for a in range(r):
             for b in range(r):
-                acc: dict[Any, int] = {}
-                for j in range(r):
-                    verify._add_scaled(acc, verify._mul(M[j][a], C[j][b], None), 1)
-                assert verify._clean(acc, None) == (det if a == b else {})
+                acc = sum((M[j][a] * C[j][b] for j in range(r)), R.zero)
+                assert acc == (det if a == b else R.zero)
 
 
 def test_work_limit(certs: dict[str, Cert], monkeypatch: pytest.MonkeyPatch) -> None:
-    """A certificate demanding too much arithmetic (e.g. very deep words) is refused."""
+    """A certificate demanding more work than the budget is refused, with the reason."""
     cert = certs["linear:2,3,2"]
     assert verify_certificate(cert).ok
-    monkeypatch.setattr(verify, "MAX_TOTAL_WORK", 50)
+    monkeypatch.setattr(checker, "MAX_WORK", 50_000)
     v = verify_certificate(cert)
-    assert not v.ok and "work limit" in v.reason
+    assert not v.ok and "needs more work than the verifier's limit" in v.reason
+    assert verify_certificate(cert, rational=True).ok
 
 
 def test_deep_valid_word_is_evaluated_quickly() -> None:
     """Word values come from truncated jets, not full expansions: a depth-8 word in 5
-    variables with cubic fields (a dense expansion of degree ~20) verifies in well under a
-    second."""
+    variables with cubic fields (a dense expansion of degree ~20) verifies (in a fraction of
+    a second), modulo p and exactly."""
     cert = certificate(count_laws(build_model("random:5,2,3,0"), seed=0))
     w: Any = [0, 1]
     for i in range(1, 8):
         w = [w, 1 - i % 2]
     cert["lie"]["words"][-1] = w
     v = verify_certificate(redigest(cert))
+    assert v.ok, v.reason
+    v = verify_certificate(cert, rational=True)
     assert v.ok, v.reason
 
 
