@@ -39,21 +39,44 @@ def plural(n: int, word: str, plural_form: str | None = None) -> str:
     return f"{n} {word if n == 1 else (plural_form or word + 's')}"
 
 
+def gram_word(j: int) -> Word:
+    """The word of G_j = sum_i X_i,j(theta0) X_i: the field with constant coefficients (the
+    j-th components of the generators at the closure's point) whose value at theta0 is the
+    j-th column of J^T J, J the matrix of generator values (an element of V)."""
+    return ("gram", j)  # type: ignore[return-value]
+
+
+def is_gram(w: Word) -> bool:
+    """Whether ``w`` is a :func:`gram_word`."""
+    return isinstance(w, tuple) and len(w) == 2 and w[0] == "gram"
+
+
 def word_to_json(w: Word) -> Any:
-    """A bracket word as nested lists: ``i`` or ``[w1, w2]`` (generator indices 0-based)."""
-    return w if isinstance(w, int) else [word_to_json(w[0]), word_to_json(w[1])]
+    """A word as JSON: ``i`` (generator, 0-based), ``[w1, w2]`` (bracket) or ``{"gram": j}``."""
+    if isinstance(w, int):
+        return w
+    if is_gram(w):
+        return {"gram": w[1]}
+    return [word_to_json(w[0]), word_to_json(w[1])]
 
 
 def word_from_json(x: Any) -> Word:
     """Inverse of :func:`word_to_json`."""
     if isinstance(x, int):
         return x
+    if isinstance(x, dict):
+        return gram_word(int(x["gram"]))
     return (word_from_json(x[0]), word_from_json(x[1]))
 
 
 def word_str(w: Word) -> str:
-    """Readable form, generators 1-based: ``X3`` or ``[X1, [X2, X3]]``."""
-    return f"X{w + 1}" if isinstance(w, int) else f"[{word_str(w[0])}, {word_str(w[1])}]"
+    """Readable form, generators 1-based: ``X3``, ``[X1, [X2, X3]]`` or ``G5`` (the
+    combination sum_i X_i,5(theta0) X_i)."""
+    if isinstance(w, int):
+        return f"X{w + 1}"
+    if is_gram(w):
+        return f"G{w[1] + 1}"
+    return f"[{word_str(w[0])}, {word_str(w[1])}]"
 
 
 def _names(model: Model, index_names: bool) -> Sequence[str] | None:
@@ -416,5 +439,5 @@ class CountResult:
         return _html(self._repr_markdown_())
 
 
-__all__ = ["CountResult", "LawResult", "LieResult", "Word", "plural", "word_from_json",
-           "word_str", "word_to_json"]
+__all__ = ["CountResult", "LawResult", "LieResult", "Word", "gram_word", "is_gram", "plural",
+           "word_from_json", "word_str", "word_to_json"]

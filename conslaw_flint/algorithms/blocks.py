@@ -137,6 +137,25 @@ class Unknowns:
     def monomials(self, js: Sequence[int] | np.ndarray) -> list[Monomial]:
         return [self.monomial(int(j)) for j in js]
 
+    def odd_variables(self) -> np.ndarray:
+        """The variables of odd exponent of each monomial, increasing, padded with D (as
+        uint64 so that they sort like parity words): the parity vector in sparse form."""
+        idx = self.idx.astype(np.int64)
+        n, K = idx.shape
+        # a variable's exponent is odd iff its run of repeats in the sorted row is odd
+        out = np.full((n, K), self.D, dtype=np.int64)
+        run = np.ones(n, dtype=np.int64)
+        cnt = np.zeros(n, dtype=np.int64)
+        for c in range(K):
+            v = idx[:, c]
+            last = (c == K - 1) | np.ones(n, dtype=bool) if c == K - 1 else (idx[:, c + 1] != v)
+            if c > 0:
+                run = np.where(idx[:, c - 1] == v, run + 1, 1)
+            odd = last & (run % 2 == 1) & (v < self.D)
+            out[odd, cnt[odd]] = v[odd]
+            cnt += odd
+        return out.astype(np.uint64)
+
     def parities(self) -> np.ndarray:
         """Parity vectors of the monomials packed in uint64 words: (n, ceil((D + 1) / 64))."""
         words = (self.D + 64) // 64
@@ -155,7 +174,12 @@ def block_structure(family: FieldFamily, unk: Unknowns) -> tuple[np.ndarray, np.
     ``order[starts[b]:starts[b + 1]]``; blocks ordered by degree label, then by their first
     unknown; unknowns in enumeration order inside a block (see the module docstring)."""
     basis, uniform = shift_structure(family)
-    par = unk.parities()
+    if not basis:
+        # no shift differences (monomial potentials: path liftings, products): the label is
+        # the parity itself, kept sparse as the row of odd variables (at most K of them)
+        par = unk.odd_variables()
+    else:
+        par = unk.parities()
     words = par.shape[1]
     for top in sorted(basis, reverse=True):
         budget.tick()

@@ -37,12 +37,12 @@ from typing import Any
 
 from ..core import budget
 from ..core.fields import FieldFamily, bracket
-from ..core.polynomials import default_names, to_text
+from ..core.polynomials import default_names, to_text, tree_sum
 from ..core.runtime import gc_paused
 from ..errors import TimeUp
 from ..io.files import write_atomic
 from ..models.model import CONVENTION, Model
-from ..results import CountResult, LieResult, Word, word_to_json
+from ..results import CountResult, LieResult, Word, is_gram, word_to_json
 from .checks import SparsePoly
 from .laws import (
     DEFAULT_MAX_UNKNOWNS,
@@ -116,7 +116,7 @@ def _exact_div(a: Any, b: Any) -> Any:
 
 
 def involutive_certificate(family: FieldFamily, words: Sequence[Word], rows: Sequence[int],
-                           skip_frame: bool = True) -> bool:
+                           skip_frame: bool = True, point: Sequence[int] | None = None) -> bool:
     """Exact check of case (b): every generator and every bracket of the fields ``words``
     lies in their span over Q(theta), through the minor on components ``rows``.
 
@@ -126,11 +126,31 @@ def involutive_certificate(family: FieldFamily, words: Sequence[Word], rows: Seq
     R = family.ring
     cache: dict[Word, dict[int, Any]] = {}
 
+    def gram(j: int) -> dict[int, Any]:
+        # G_j = sum_i X_i,j(point) X_i with exact integer coefficients
+        if point is None:
+            raise ValueError("a Gram word needs the point of the closure")
+        acc: dict[int, list[Any]] = {}
+        for i in range(family.d):
+            c = family.field(i)[j]
+            if c.is_zero():
+                continue
+            budget.tick()
+            v = c(*point)
+            for k, comp in family.field(i).items():
+                acc.setdefault(k, []).append(comp * v)
+        out = {}
+        for k, parts in acc.items():
+            total = tree_sum(parts, R)
+            if not total.is_zero():
+                out[k] = total
+        return out
+
     def sym(w: Word) -> dict[int, Any]:
         if w not in cache:
             budget.tick()
             cache[w] = (dict(family.field(w).items()) if isinstance(w, int)
-                        else bracket(sym(w[0]), sym(w[1])))
+                        else gram(w[1]) if is_gram(w) else bracket(sym(w[0]), sym(w[1])))
         return cache[w]
 
     Y = [sym(w) for w in words]
@@ -281,7 +301,8 @@ def _count_laws(model: Model, degree: int, seed: int, max_unknowns: int, attempt
                     and lie.stopped == "closed"):
                 say("trying the involutivity certificate")
                 budget.tick("involutivity certificate")
-                if involutive_certificate(model.family, lie.words, lie.pivots):
+                if involutive_certificate(model.family, lie.words, lie.pivots,
+                                          point=lie.point):
                     result.method = "involutive"
                     result.laws_lower = model.D - lie.rank
                     result.involutive_rows = list(lie.pivots)

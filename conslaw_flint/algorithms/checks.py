@@ -65,6 +65,12 @@ class LawChecker:
         if self.gradient:
             self.e_start = np.searchsorted(t.e_term, np.arange(t.n_terms + 1))
         self._comp: dict[int, tuple[np.ndarray, list[int], np.ndarray]] = {}
+        # every potential a single monomial (path liftings, products): laws can be checked
+        # against the distinct restrictions of the monomials to the law's variables
+        self.monomial = (self.gradient and t.n_terms == t.n_fields
+                         and bool((np.bincount(t.t_field, minlength=t.n_fields) == 1).all()))
+        #: above this many (law term x generator term) rows, check by restrictions
+        self.restrict_above = 2_000_000
 
     def _component(self, k: int) -> tuple[np.ndarray, list[int], np.ndarray]:
         """(generators, integer coefficients, monomial rows padded with D) of the terms of
@@ -94,9 +100,66 @@ class LawChecker:
         """True iff h is a conservation law (exact)."""
         return self.check_many([h])[0]
 
+    def restrictions(self, S: Sequence[int]) -> np.ndarray:
+        """The distinct restrictions x^(m|S) of the monomials x^m of the potentials that
+        touch the variables S, as rows of variables with repetition padded with D (monomial
+        potentials only).  Only the entries on S are read (the table is indexed by
+        variable), so the cost is the number of (path, variable of S) incidences."""
+        t = self.t
+        S = sorted(set(S))
+        sel = np.concatenate([self.order[self.bounds[k]:self.bounds[k + 1]] for k in S]) \
+            if S else np.zeros(0, dtype=np.int64)
+        if len(sel) == 0:
+            return np.zeros((0, 1), dtype=np.int64)
+        term = t.e_term[sel]
+        var = np.repeat(t.e_var[sel], t.e_exp[sel])
+        term = np.repeat(term, t.e_exp[sel])
+        o = np.lexsort((var, term))
+        term, var = term[o], var[o]
+        pos = np.arange(len(term)) - np.searchsorted(term, term)
+        uterm, tidx = np.unique(term, return_inverse=True)
+        rows = np.full((len(uterm), int(pos.max()) + 1), self.D, dtype=np.int64)
+        rows[tidx.reshape(-1), pos] = var
+        return np.unique(rows, axis=0)
+
+    def check_restricted(self, h: Poly | SparsePoly) -> bool:
+        """h is a law of a family of monomial potentials phi_i = c_i x^(m_i) iff
+        <grad h, grad x^r> = 0 for every distinct restriction r = m_i|S, S the variables
+        of h: for k in S, d_k x^m = x^(m|S^c) d_k x^(m|S), so <grad h, grad phi_i> =
+        c_i x^(m_i|S^c) <grad h, grad x^(m_i|S)>, zero iff the second factor is.  Thousands
+        of paths through a neuron have a few dozen distinct restrictions; they form a small
+        family of monomial potentials, checked by the vectorised pass."""
+        from ..core.fields import FieldFamily
+        from ..core.tables import TermTable
+
+        terms = _int_terms(h)
+        S = sorted({v for m, _ in terms for v, _ in m})
+        if not S:
+            return True
+        rows = self.restrictions(S)
+        n, w = rows.shape
+        real = rows < self.D
+        e_term = np.repeat(np.arange(n, dtype=np.int64), w)[real.ravel()]
+        e_var = rows.ravel()[real.ravel()]
+        table = TermTable(self.D, n, np.arange(n, dtype=np.int64),
+                          np.full(n, -1, dtype=np.int64), np.ones(n, dtype=np.int64),
+                          e_term, e_var, np.ones(len(e_var), dtype=np.int64))
+        sub = LawChecker(FieldFamily(self.family.ring, potential_table=table))
+        sub.restrict_above = 1 << 62
+        return sub.check_many([h])[0]
+
     def check_many(self, laws: Sequence[Poly | SparsePoly]) -> list[bool]:
         """For each h (FLINT or compiled form): True iff h is a conservation law (exact; one
-        vectorised pass)."""
+        vectorised pass, or by restrictions for monomial potentials when that pass would be
+        large)."""
+        if self.monomial and laws:
+            rows = 0
+            for h in laws:
+                for m, _ in _int_terms(h):
+                    for k, _ in m:
+                        rows += int(self.bounds[k + 1] - self.bounds[k])
+            if rows > self.restrict_above:
+                return [self.check_restricted(h) for h in laws]
         g_law, g_var, g_coef, g_mono = [], [], [], []
         for n, h in enumerate(laws):
             budget.tick()

@@ -126,9 +126,16 @@ class _Samples:
             for r in range(P):
                 self.points.append(X[r])
                 self.U.append(V[r] * inv[r][None, :] % p)
+        gated = getattr(self.family.structure, "gated_gradients", None)
         while sum(u.shape[0] for u in self.U) < rows:
             x = self.np_rng.integers(1, p, size=D, dtype=np.int64)
             budget.tick()
+            if gated is not None and d > D + 8:
+                # a network: random gated combinations by backpropagation, O(weights) each
+                W = gated(x, per_point, self.np_rng, p)
+                self.points.append(x)
+                self.U.append(W * linalg.inv_mod_vec(x, p)[None, :] % p)
+                continue
             f, c, v = family_values(self.family, x, self.p)
             W = np.zeros((per_point, D), dtype=np.int64)
             if d == 1:
@@ -437,11 +444,14 @@ def _polynomial_laws(model: Model, degree: int, homogeneous: bool, seed: int,
                 for t in np.flatnonzero(~full).tolist():
                     basis, _, free = linalg.kernel_mod(stack[t], p)
                     kernels[int(part[t])] = (basis, free)
-        # larger blocks: one sampled matrix and one kernel each
+        # larger blocks: one sampled matrix and one kernel each (n + 12 rows spread over
+        # many points reach the rank with high probability; when they do not, a candidate
+        # fails its exact check and the next round samples more)
         for b in pending[psize > 32].tolist():
             budget.tick()
             n = int(sizes[b])
-            S = samples.block_matrix(unk.idx[order[starts[b]:starts[b + 1]]], 2 * n + extra_rows)
+            S = samples.block_matrix(unk.idx[order[starts[b]:starts[b + 1]]],
+                                     n + 8 + extra_rows)
             basis, _, free = linalg.kernel_mod(S, p)
             kernels[b] = (basis, free)
         for b, (basis, free) in kernels.items():

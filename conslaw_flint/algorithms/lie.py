@@ -35,7 +35,7 @@ from ..core import budget, linalg
 from ..core.fields import FieldFamily, interaction_graph
 from ..core.tables import ModTable
 from ..errors import TimeUp
-from ..results import LieResult, Word
+from ..results import LieResult, Word, gram_word, is_gram
 
 
 class _Frame:
@@ -47,16 +47,50 @@ class _Frame:
         self.words: list[Word] = []
         self.values: list[np.ndarray] = []
         self.jac: dict[int, np.ndarray] = {}
-        self.supports: list[frozenset[int]] = []
-        self.depends: list[frozenset[int]] = []
+        self._supports: list[frozenset[int] | None] = []
+        self._depends: list[frozenset[int] | None] = []
         self._jets: _Jets | None = None
 
-    def add(self, word: Word, value: np.ndarray, support: frozenset[int],
-            depends: frozenset[int]) -> None:
+    def add(self, word: Word, value: np.ndarray, support: frozenset[int] | None,
+            depends: frozenset[int] | None) -> None:
+        """A frame field (support and dependencies None: computed when first needed)."""
         self.words.append(word)
         self.values.append(value)
-        self.supports.append(support)
-        self.depends.append(depends)
+        self._supports.append(support)
+        self._depends.append(depends)
+
+    def gram_coefficients(self, j: int) -> np.ndarray:
+        """The coefficients X_i,j(x) (mod p) of the Gram word G_j, one per generator."""
+        f, c, v = self.table.values_coo(self.x)
+        coef = np.zeros(self.family.d, dtype=np.int64)
+        sel = c == j
+        coef[f[sel]] = v[sel]
+        return coef
+
+    def _structure(self, i: int) -> None:
+        w = self.words[i]
+        assert is_gram(w)
+        gens = np.flatnonzero(self.gram_coefficients(w[1]))
+        sup: set[int] = set()
+        dep: set[int] = set()
+        for g in gens.tolist():
+            sup |= self.family.support(g)
+            dep |= self.family.depends(g)
+        self._supports[i], self._depends[i] = frozenset(sup), frozenset(dep)
+
+    @property
+    def supports(self) -> list[frozenset[int]]:
+        for i, s in enumerate(self._supports):
+            if s is None:
+                self._structure(i)
+        return self._supports  # type: ignore[return-value]
+
+    @property
+    def depends(self) -> list[frozenset[int]]:
+        for i, s in enumerate(self._depends):
+            if s is None:
+                self._structure(i)
+        return self._depends  # type: ignore[return-value]
 
     def jacobians(self, idx: Sequence[int]) -> np.ndarray:
         missing = [i for i in idx if i not in self.jac]
@@ -65,10 +99,17 @@ class _Frame:
             J = self.table.jacobians(self.x, np.array([self.words[i] for i in gens]))
             for t, i in enumerate(gens):
                 self.jac[i] = J[t]
-        others = [i for i in missing if not isinstance(self.words[i], int)]
+        for i in missing:
+            if is_gram(self.words[i]):
+                budget.tick()
+                self.jac[i] = self.table.combination_jacobian(
+                    self.x, self.gram_coefficients(self.words[i][1]))
+        others = [i for i in missing if not isinstance(self.words[i], int)
+                  and not is_gram(self.words[i])]
         # brackets of two generators: J[a,b] = J_b J_a + T_b.v_a - J_a J_b - T_a.v_b, with
         # T.v the Jacobian of the directional derivative (second derivatives of generators)
-        pairs = [i for i in others if all(isinstance(w, int) for w in self.words[i])]
+        pairs = [i for i in others if isinstance(self.words[i][0], int)
+                 and isinstance(self.words[i][1], int)]
         if pairs:
             index = {w: t for t, w in enumerate(self.words)}
             gens = np.array([w for i in pairs for w in self.words[i]])
@@ -86,6 +127,7 @@ class _Frame:
         if others:
             if self._jets is None:
                 self._jets = _Jets(self.table, self.x, self.p)
+            self._jets.gram = self.gram_coefficients
             for i in others:
                 self.jac[i] = self._jets.jacobian(self.words[i])
         return np.stack([self.jac[i] for i in idx]) if idx else np.zeros((0, self.D, self.D),
@@ -117,6 +159,8 @@ class _Jets:
         self.lin = [int(x[k]) + self.s * gens[k] for k in range(D)]
         self._spow: dict[int, Any] = {}
         self.memo: dict[Word, tuple[int, dict[int, Any]]] = {}
+        #: the coefficients of a Gram word (set by the frame)
+        self.gram: Callable[[int], np.ndarray] = lambda j: np.zeros(0, dtype=np.int64)
         order = np.argsort(table.t_field, kind="stable")
         self._by_field = (order, np.searchsorted(table.t_field[order],
                                                  np.arange(table.n_fields + 1)))
@@ -154,6 +198,15 @@ class _Jets:
             return {k: v for k, v in cut.items() if not v.is_zero()}
         if isinstance(w, int):
             out = self._generator(w, order)
+        elif is_gram(w):
+            # G_j = sum_i c_i X_i: the combination of the generators' jets
+            coef = self.gram(w[1])
+            acc_g: dict[int, Any] = {}
+            for i in np.flatnonzero(coef).tolist():
+                for k, P in self._generator(i, order).items():
+                    term = P * int(coef[i])
+                    acc_g[k] = acc_g[k] + term if k in acc_g else term
+            out = {k: v for k, v in acc_g.items() if not v.is_zero()}
         else:
             A, B = self.jet(w[0], order + 1), self.jet(w[1], order + 1)
             acc: dict[int, Any] = {}
@@ -257,18 +310,36 @@ def lie_closure(family: FieldFamily, seed: int = 0, cap: int | None = None,
         f, c, v = f[order], c[order], v[order]
         bounds = np.searchsorted(f, np.arange(d + 1))
         big = d > 4 * D + 64
+        G = None
         if big:
-            # the rank of J^T J bounds how far level 1 can go (a target to stop adding rows);
-            # when it cannot be afforded in the time left, rows are added until time is up
+            # many generators: the frame is made of Gram words G_j = sum_i X_i,j(x) X_i,
+            # whose values are the columns of J^T J: rank_p(J^T J) <= rank(J), reached at
+            # once by D vectors instead of a search through d generators.  When the Gram
+            # matrix cannot be afforded in the time left, generators are added until then.
             try:
-                target = min(limit, table.gram_rank(x))
+                G = table.gram_matrix(x)
+                R, piv = table.gram_rref(x)
             except TimeUp:
-                target = limit
-            rows_order = np.array(rng.sample(range(d), d), dtype=np.int64)
-        else:
-            target = limit
-            rows_order = np.arange(d)
-        pos = 0
+                G = None
+        if G is not None:
+            # G is symmetric: its pivot columns P are independent, so are its rows P, which
+            # span its row space: the echelon form of the frame values G[P, :] is that of G,
+            # and the minor G[P, P] is non-zero
+            cols = np.array(piv[:limit], dtype=np.int64)
+            if len(cols) == len(piv):
+                ech.load(R, piv)
+                for j in cols.tolist():
+                    frame.add(gram_word(j), G[j].copy(), None, None)
+            else:  # capped: keep the first columns through an ordinary echelon basis
+                vals = G[cols].copy()
+                for t, new in enumerate(ech.add_batch(vals, limit=limit)):
+                    if new:
+                        frame.add(gram_word(int(cols[t])), vals[t], None, None)
+            d_used = len(cols)
+        target = limit
+        pos = d if G is not None else 0
+        rows_order = (np.arange(d) if not big or G is not None
+                      else np.random.default_rng(rng.getrandbits(64)).permutation(d))
         while pos < d and ech.rank < target:
             budget.tick()
             size = d if not big else max(2 * (target - ech.rank), 256)
@@ -283,7 +354,7 @@ def lie_closure(family: FieldFamily, seed: int = 0, cap: int | None = None,
                 if new:
                     i = int(chunk[t])
                     frame.add(i, dense[t], family.support(i), family.depends(i))
-        stats["candidates"].append(int(pos))
+        stats["candidates"].append(int(d_used if G is not None else pos))
         level_ranks = [ech.rank]
         if progress:
             progress(f"level 1: rank {ech.rank}")

@@ -140,6 +140,23 @@ def rref_mod(a: np.ndarray, p: int) -> tuple[np.ndarray, list[int]]:
     return r, pivots
 
 
+def rref_flint(a: np.ndarray, p: int) -> tuple[flint.nmod_mat, list[int]]:
+    """Reduced row echelon form modulo p as a FLINT matrix (rows not converted back), and
+    the pivot columns (found from the rows, left to right)."""
+    budget.expect(elimination_seconds(*a.shape), f"an echelon form of a {a.shape[0]} x "
+                  f"{a.shape[1]} matrix")
+    r_mat, rank = to_nmod_mat(a % p, p).rref()
+    pivots = []
+    c = 0
+    n = a.shape[1]
+    for i in range(rank):
+        while c < n and int(r_mat[i, c]) == 0:
+            c += 1
+        pivots.append(c)
+        c += 1
+    return r_mat, pivots
+
+
 def kernel_mod(a: np.ndarray, p: int) -> tuple[np.ndarray, list[int], list[int]]:
     """Right kernel of ``a`` modulo p in reduced form.
 
@@ -179,8 +196,27 @@ class Echelon:
     def __init__(self, ncols: int, p: int) -> None:
         self.n = ncols
         self.p = p
-        self.rows = np.zeros((0, ncols), dtype=np.int64)
+        self._rows: np.ndarray | flint.nmod_mat = np.zeros((0, ncols), dtype=np.int64)
         self.pivots: list[int] = []
+
+    @property
+    def rows(self) -> np.ndarray:
+        """The basis rows (reduced echelon form), as NumPy (converted when first needed)."""
+        if not isinstance(self._rows, np.ndarray):
+            self._rows = from_nmod_mat(self._rows)[:len(self.pivots)]
+        return self._rows
+
+    @rows.setter
+    def rows(self, value: np.ndarray) -> None:
+        self._rows = value
+
+    def load(self, rref: flint.nmod_mat, pivots: Sequence[int]) -> None:
+        """Start from a known reduced echelon form (its first len(pivots) rows) instead of
+        adding vectors one batch at a time; the rows are converted only if needed."""
+        if self.pivots:
+            raise ValueError("load() needs an empty basis")
+        self._rows = rref
+        self.pivots = list(pivots)
 
     @property
     def rank(self) -> int:

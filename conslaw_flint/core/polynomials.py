@@ -136,12 +136,15 @@ def from_terms(R: Ring, items: Iterable[tuple[Monomial, Fraction | int]]) -> Pol
             key = tuple(e)
             acc[key] = acc.get(key, Fraction(0)) + Fraction(c)
         return R.from_dict({k: fmpq(c) for k, c in acc.items() if c})
-    gens = R.gens()
+    gens: dict[int, Poly] = {}  # one generator per variable used (R.gens() costs O(D^2))
     parts = []
     for m, c in items:
         t = R.constant(fmpq(c))
         for v, k in m:
-            t = t * gens[v] ** k if k > 1 else t * gens[v]
+            g = gens.get(v)
+            if g is None:
+                g = gens[v] = R.gen(v)
+            t = t * g ** k if k > 1 else t * g
         parts.append(t)
     return tree_sum(parts, R)
 

@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from . import linalg
+from . import budget, linalg
 from .polynomials import Monomial, to_fraction
 
 
@@ -268,7 +268,9 @@ class TermTable:
         repetition), padded with D; with ``lower``, that variable's exponent is lowered by
         one (the monomial of the derivative d/dx_lower)."""
         terms = np.asarray(terms, dtype=np.int64)
-        starts = np.searchsorted(self.e_term, np.arange(self.n_terms + 1))
+        if "_starts" not in self.__dict__:
+            self._starts = np.searchsorted(self.e_term, np.arange(self.n_terms + 1))
+        starts = self._starts
         cnt = starts[terms + 1] - starts[terms]
         ent = (np.repeat(starts[terms], cnt) + np.arange(int(cnt.sum()))
                - np.repeat(np.cumsum(cnt) - cnt, cnt))
@@ -344,7 +346,7 @@ class ModTable:
         shape_src = potentials if potentials is not None else self.table
         self.D, self.n_fields = shape_src.D, shape_src.n_fields
         self._point: tuple[bytes, np.ndarray, np.ndarray] | None = None  # last point's data
-        self._gram: dict[bytes, int] = {}  # gram_rank per point
+        self._gram: dict[Any, Any] = {}  # Gram matrices and their ranks per point
         self._coo: tuple[bytes, tuple[np.ndarray, ...]] | None = None  # last point's values
 
     @property
@@ -564,13 +566,10 @@ class ModTable:
         S %= p
         return self._scatter(len(fields), req, et, ev, base * ((S[inv] - vl) % p) % p)
 
-    def gram_rank(self, x: np.ndarray) -> int:
-        """rank mod p of G = J^T J, J the (d, D) matrix of generator values at x.
-
-        G is accumulated from the outer products of the sparse rows of J (cheap for tens of
-        thousands of generators).  rank_p(G) <= rank_Q(G) = rank_Q(J) (J is real), so it is a
-        lower bound on the rank of the generator values, and D - rank_p(G) an upper bound
-        on the rank of any family of vectors orthogonal to them (e.g. law gradients)."""
+    def gram_matrix(self, x: np.ndarray) -> np.ndarray:
+        """G = J^T J modulo p, J the (d, D) matrix of generator values at x (cached per
+        point): accumulated from the outer products of the sparse rows of J.  Column j of G
+        is the value at x of sum_i X_i,j(x) X_i, an element of V."""
         key = x.tobytes()
         if key in self._gram:
             return self._gram[key]
@@ -580,10 +579,55 @@ class ModTable:
         f, c, v = f[order], c[order], v[order]
         starts = np.searchsorted(f, f)
         rep = np.bincount(f)[f] if len(f) else np.zeros(0, dtype=np.int64)
-        first = np.repeat(np.arange(len(f)), rep)
-        second = np.repeat(starts, rep) + (np.arange(rep.sum())
-                                           - np.repeat(np.cumsum(rep) - rep, rep))
+        budget.reserve(8 * 3 * D * D, "the Gram matrix of the generator values",
+                       "use a smaller model")
+        # outer products of the rows, a chunk of entries at a time (bounded memory); the
+        # products are reduced mod p (< 2^25) and summed with float64 bincount, exact while a
+        # chunk's sums stay below 2^53 (at most 2^27 products a chunk)
         G = np.zeros(D * D, dtype=np.int64)
-        np.add.at(G, c[first] * D + c[second], v[first] * v[second] % p)
-        self._gram[key] = linalg.rank_mod(G.reshape(D, D) % p, p)
+        cum = np.cumsum(rep) if len(rep) else rep
+        lo = 0
+        n = len(f)
+        while lo < n:
+            budget.tick()
+            hi = int(np.searchsorted(cum, cum[lo] - rep[lo] + 8_000_000, side="right"))
+            hi = max(hi, lo + 1)
+            r = rep[lo:hi]
+            first = np.repeat(np.arange(lo, hi), r)
+            second = np.repeat(starts[lo:hi], r) + (np.arange(int(r.sum()))
+                                                     - np.repeat(np.cumsum(r) - r, r))
+            prod = v[first] * v[second] % p
+            G += np.bincount(c[first] * D + c[second], weights=prod.astype(np.float64),
+                             minlength=D * D).astype(np.int64) % p
+            lo = hi
+        self._gram[key] = G.reshape(D, D) % p
         return self._gram[key]
+
+    def gram_rank(self, x: np.ndarray) -> int:
+        """rank mod p of G = J^T J (:meth:`gram_matrix`).
+
+        rank_p(G) <= rank_Q(G) = rank_Q(J) (J is real), so it is a lower bound on the rank of
+        the generator values, and D - rank_p(G) an upper bound on the rank of any family of
+        vectors orthogonal to them (e.g. law gradients)."""
+        return len(self.gram_rref(x)[1])
+
+    def gram_rref(self, x: np.ndarray) -> tuple[Any, list[int]]:
+        """(reduced echelon form of G as a FLINT nmod_mat, pivot columns), cached per point:
+        one elimination serves the rank (the law search's independence bound) and the Gram
+        frame of the Lie closure."""
+        key = ("rref", x.tobytes())
+        if key not in self._gram:
+            self._gram[key] = linalg.rref_flint(self.gram_matrix(x), self.p)
+        return self._gram[key]
+
+    def combination_jacobian(self, x: np.ndarray, coef: np.ndarray) -> np.ndarray:
+        """The Jacobian at x (mod p) of sum_i coef[i] X_i (coef: one entry per field)."""
+        p = self.p
+        fields = np.flatnonzero(np.asarray(coef) % p)
+        if len(fields) == 0:
+            return np.zeros((self.D, self.D), dtype=np.int64)
+        req, et, ev, _, base, _ = self._first_derivative_entries(x, fields)
+        w = np.asarray(coef, dtype=np.int64)[fields] % p
+        acc = np.zeros(self.D * self.D, dtype=np.int64)
+        np.add.at(acc, self.t_comp[et] * self.D + ev, base * w[req] % p)
+        return (acc % p).reshape(self.D, self.D)

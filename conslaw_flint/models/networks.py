@@ -173,6 +173,66 @@ def _concat(D: int, n_fields: int, parts: Sequence[TermTable]) -> TermTable:
                      np.concatenate([p.e_exp for p in parts]))
 
 
+class NetworkStructure:
+    """What the algorithms may exploit of a network family: the values at a point of random
+    *gated* combinations of the generators, by one forward and one backward pass.
+
+    With gates g_l on the nodes of layer l (and h_l on the hidden biases), the network
+    F_g(theta) = sum over paths of (product of the gates on the path) * phi_path(theta) is a
+    constant-coefficient combination of the generators, so grad F_g(x) is the value at x of
+    an element of V; the path coefficients are distinct monomials in the gates, so random
+    gates give, with high probability, combinations as generic as random coefficients
+    (Schwartz-Zippel), at the cost of a backward pass (O(number of weights)) instead of
+    O(number of paths).  For a linear net the generators are the entries of the product, so
+    only the input and output layers are gated (a path alone is not a generator)."""
+
+    def __init__(self, kind: str, widths: Sequence[int]) -> None:
+        self.kind, self.widths = kind, tuple(widths)
+        self.bias = kind == "relu-bias"
+        self.offs = weight_offsets(self.widths)
+
+    def gated_gradients(self, x: np.ndarray, k: int, rng: np.random.Generator, p: int
+                        ) -> np.ndarray:
+        """(k, D) values at x (mod p) of k random gated combinations of the generators."""
+        from ..core.linalg import matmul_mod
+
+        w, q, offs = self.widths, len(self.widths) - 1, self.offs
+        W = [None] + [x[offs[lay - 1]:offs[lay]].reshape(w[lay - 1], w[lay]) % p
+                      for lay in range(1, q + 1)]
+        b_off = offs[-1]
+        B: list[np.ndarray | None] = [None] * (q + 1)
+        H: list[np.ndarray | None] = [None] * (q + 1)
+        if self.bias:
+            for lay in range(1, q):
+                B[lay] = x[b_off:b_off + w[lay]] % p
+                H[lay] = rng.integers(1, p, size=(k, w[lay]), dtype=np.int64)
+                b_off += w[lay]
+        gated = self.kind != "linear"
+        G = [rng.integers(1, p, size=(k, w[lay]), dtype=np.int64)
+             if gated or lay in (0, q) else None for lay in range(q + 1)]
+        # forward: a_l = (a_{l-1} W_l + h_l * b_l) * g_l
+        a: list[np.ndarray] = [G[0]]
+        for lay in range(1, q + 1):
+            z = matmul_mod(a[-1], W[lay], p)
+            if B[lay] is not None:
+                z = (z + H[lay] * B[lay][None, :]) % p
+            a.append(z * G[lay] % p if G[lay] is not None else z)
+        # backward: dF/dz_l, then the gradient of every weight and bias
+        out = np.zeros((k, len(x)), dtype=np.int64)
+        dz = G[q] if G[q] is not None else np.ones((k, w[q]), dtype=np.int64)
+        b_off = offs[-1] + (sum(w[1:-1]) if self.bias else 0)
+        for lay in range(q, 0, -1):
+            grad_W = a[lay - 1][:, :, None] * dz[:, None, :] % p
+            out[:, offs[lay - 1]:offs[lay]] = grad_W.reshape(k, -1)
+            if B[lay] is not None:
+                b_off -= w[lay]
+                out[:, b_off:b_off + w[lay]] = H[lay] * dz % p
+            if lay > 1:
+                da = matmul_mod(dz, W[lay].T.copy(), p)
+                dz = da * G[lay - 1] % p if G[lay - 1] is not None else da
+        return out
+
+
 def network_model(kind: str, widths: Sequence[int], spec: str | None = None) -> Model:
     """The model ``kind:widths`` for kind ``linear``, ``relu`` or ``relu-bias``."""
     widths = tuple(widths)
@@ -180,7 +240,7 @@ def network_model(kind: str, widths: Sequence[int], spec: str | None = None) -> 
     D, table = linear_table(widths) if kind == "linear" else relu_table(widths, bias)
     names = network_names(widths, bias)
     family = FieldFamily(ring(names), potential_table=table)
-    family.structure = ("network", kind, widths)
+    family.structure = NetworkStructure(kind, widths)
     return Model(spec or f"{kind}:{','.join(map(str, widths))}", kind, names, family,
                  widths=widths, bias=bias)
 
