@@ -83,6 +83,11 @@ def _build(spec: Any, names: Sequence[str] | None = None) -> Model:
         raise ModelError("model specification is too long (limit 1000000 characters)")
     kind, sep, rest = spec.partition(":")
     kind = kind.strip()
+    if kind == "torch" and sep:
+        # a saved nn.Module (runs pickle: trusted files only; see models/torch_module.py)
+        from .torch_module import model_from_torch_file
+
+        return model_from_torch_file(rest.strip())
     is_spec = sep and (kind in KINDS or (kind.startswith("poly[") and kind.endswith("]")))
     if not is_spec and spec.endswith((".json", ".toml")):
         from .files import model_from_file
