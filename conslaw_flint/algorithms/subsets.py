@@ -60,8 +60,7 @@ from ..core import budget
 from ..core.fields import VectorField
 from ..core.polynomials import Monomial, Poly, from_terms, primitive, ring
 from ..io.parse import parse_in, split_top_level
-from ..models.flows import sparse_fields
-from ..models.maps import _fields_result
+from ..models.flows import fields_model_of, sparse_fields
 from ..models.model import Model, ModelError
 
 #: largest (fields x monomials) matrix reduced to a basis over Q
@@ -215,7 +214,6 @@ def subset_model(model: Model, subset: str | Sequence[Any]) -> Model:
     fields = _basis(fields)
     if not fields:
         fields = [VectorField(R, {})]
-    out = _fields_result(label, "subset", R, fields, [])
     excluded = []
     for t in model.excluded:
         try:
@@ -228,10 +226,8 @@ def subset_model(model: Model, subset: str | Sequence[Any]) -> Model:
             "expanding the generators' components on these variables in the other variables "
             "(TC Prop. 4.3; proof in conslaw_flint.algorithms.subsets); a certificate checks "
             "this reduced family")
-    from dataclasses import replace
-
-    return replace(out, excluded=tuple(excluded), notes=(*model.notes, note),
-                   meta={**model.meta, "subset": T, "subset_of": model.spec})
+    return fields_model_of(label, "subset", R, fields, excluded, (*model.notes, note),
+                           {**model.meta, "subset": T, "subset_of": model.spec})
 
 
 def _describe(model: Model, T: Sequence[int]) -> str:

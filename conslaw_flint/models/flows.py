@@ -70,8 +70,11 @@ The flows (``--flow``, ``flow=`` in the API, ``"flow"`` in model files)
 Models of general fields (``fields:``) take their fields X_i in place of grad phi_i.
 
 The count of a flow model counts laws h(z) of the whole phase space (clock and velocities
-included); the inline specification of a flow model (what certificates record) is the
-``fields:`` text of its generators in x1..xD, which the verifier rebuilds as is.
+included).  The inline specification of a flow model (what certificates record) is the
+``fields:`` text of its generators in x1..xD, which the verifier rebuilds as is; for large
+models (more than :data:`MAX_INLINE_FIELDS` components times variables) it is
+``BASE|flow=FLOW``, BASE the base model's inline specification and the factors of
+``mirror:diag`` written in x1..xD, which :func:`conslaw_flint.models.build_model` rebuilds.
 
 >>> from conslaw_flint.models import build_model
 >>> m = apply_flow(build_model("poly:x1*x2"), "momentum")
@@ -87,14 +90,23 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from fractions import Fraction
 
 from ..core import budget
-from ..core.fields import VectorField
-from ..core.polynomials import Monomial, Poly, Ring, default_names, fmpq, from_terms, ring
+from ..core.fields import FieldFamily, VectorField
+from ..core.polynomials import (
+    Monomial,
+    Poly,
+    Ring,
+    default_names,
+    fmpq,
+    from_terms,
+    ring,
+    ring_names,
+)
 from ..io.parse import ParseError, check_names, parse_in, split_top_level
-from .maps import _fields_result, _lcm
+from .maps import _excluded, _lcm
 from .model import Model, ModelError
 
 FLOWS = ("gradient", "momentum", "nesterov", "mirror", "decay")
@@ -102,6 +114,10 @@ FLOW_HELP = ("gradient | momentum[:tau=T] | nesterov[:r=R] | mirror:entropy | mi
              "mirror:diag(E1,...,ED) | decay[:lambda=L]")
 #: most generators of a flow model (each is a FLINT vector field)
 MAX_FLOW_FIELDS = 200_000
+#: above this many (components x variables: each of the d x D component texts is read in the
+#: ring of all D variables), the inline specification of a flow model is ``BASE|flow=FLOW``
+#: instead of the ``fields:`` text of its generators (half the verifier's limit)
+MAX_INLINE_FIELDS = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -268,19 +284,64 @@ def _check_size(model: Model, flow: Flow) -> None:
 # the flows
 
 
+def fields_inline(R: Ring, fields: Sequence[VectorField]) -> str:
+    """The ``fields:`` specification of ``fields`` in x1..xD (what certificates record): one
+    ring of default names for all components, zero components written ``0``."""
+    D = R.nvars()
+    R0 = ring(default_names(D))
+    out = []
+    for f in fields:
+        comps = ["0"] * D
+        for k, c in f.items():
+            budget.tick("writing the inline specification")
+            comps[k] = str(R0.from_dict(c.to_dict()))
+        out.append(",".join(comps))
+    return "fields:" + ";".join(out)
+
+
+def fields_model_of(label: str, kind: str, R: Ring, fields: Sequence[VectorField],
+                    excluded: Sequence[str], notes: Sequence[str], meta: dict[str, object],
+                    inline: str | None = None) -> Model:
+    """A model of general fields already polynomial, with its inline ``fields:`` text (or
+    the given ``inline``)."""
+    return Model(label, kind, tuple(ring_names(R)), FieldFamily(R, fields=list(fields)),
+                 inline=inline if inline is not None else fields_inline(R, fields),
+                 excluded=tuple(excluded), notes=tuple(notes), meta=dict(meta))
+
+
+def _inline_flow_text(model: Model, flow: Flow) -> str:
+    """The flow's specification with the factors of ``mirror:diag`` in x1..xD."""
+    if flow.kind != "mirror" or flow.mirror != "diag":
+        return flow.text
+    R = model.ring
+    R0 = ring(default_names(model.D))
+    out = []
+    for k, t in enumerate(flow.factors):
+        num, den = _factor(R, t, k, model)
+        n0, d0 = str(R0.from_dict(num.to_dict())), str(R0.from_dict(den.to_dict()))
+        out.append(f"({n0})" if d0 == "1" else f"({n0})/({d0})")
+    return f"mirror:diag({','.join(out)})"
+
+
 def _finish(model: Model, flow: Flow, R: Ring, fields: list[VectorField], dens: list[Poly],
             note: str, kind: str, meta: dict[str, object]) -> Model:
     label = f"{model.spec}|flow={flow.text}"
-    out = _fields_result(label, kind, R, fields, dens)
     base = _rename_excluded(model, R)
-    new = [t for t in out.excluded if t not in base]
+    new = [t for t in _excluded(dens) if t not in base]
     notes = [note]
     if new:
         notes.append("the flow's generators were multiplied by the lcm of their denominators: "
                      "the results hold where none vanishes (excluded: "
                      + "; ".join(f"{t} = 0" for t in new) + ")")
-    return replace(out, excluded=(*base, *new), notes=(*model.notes, *notes),
-                   meta={**model.meta, "flow": flow.text, "base": model.spec, **meta})
+    inline = None
+    if len(fields) * R.nvars() ** 2 > MAX_INLINE_FIELDS:
+        # too many expressions for a fields: text (the verifier reads each in the ring of all
+        # D variables): the base model's inline specification with the flow, which
+        # build_model rebuilds
+        inline = f"{model.canonical_spec()}|flow={_inline_flow_text(model, flow)}"
+    return fields_model_of(label, kind, R, fields, (*base, *new), (*model.notes, *notes),
+                           {**model.meta, "flow": flow.text, "base": model.spec, **meta},
+                           inline)
 
 
 def _rename_excluded(model: Model, R: Ring) -> list[str]:
@@ -446,5 +507,5 @@ def apply_flow(model: Model, flow: str | Flow | None) -> Model:
     return out
 
 
-__all__ = ["FLOWS", "FLOW_HELP", "Flow", "apply_flow", "parse_flow", "sparse_fields",
-           "velocity_names"]
+__all__ = ["FLOWS", "FLOW_HELP", "Flow", "apply_flow", "fields_inline", "fields_model_of",
+           "parse_flow", "sparse_fields", "velocity_names"]

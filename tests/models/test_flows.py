@@ -330,3 +330,21 @@ def test_decay_and_mirror_laws_hold_along_trajectories() -> None:
     for h in res.laws:
         fn = _law_function(str(h), m.names)
         assert abs(fn(*y1) - fn(*theta0)) < 1e-8
+
+
+def test_large_flow_models_inline_their_base_and_flow(monkeypatch) -> None:  # noqa: ANN001
+    """Above MAX_INLINE_FIELDS the inline specification is BASE|flow=FLOW (mirror factors in
+    x1..xD), which build_model rebuilds into the same generators."""
+    import conslaw_flint.models.flows as flows
+
+    monkeypatch.setattr(flows, "MAX_INLINE_FIELDS", 10)
+    cases = [("linear:1,2,1", "momentum:tau=1/2", "linear:1,2,1|flow=momentum:tau=1/2"),
+             ("relu:2,2,1", "mirror:diag(1/W1[1,1],1,1,1,W2[1,1]+1,1)",
+              "relu:2,2,1|flow=mirror:diag((1)/(x1),(1),(1),(1),(x5 + 1),(1))"),
+             ("poly:x1*x2", "nesterov", "poly:x1*x2|flow=nesterov:r=3")]
+    for spec, flow, inline in cases:
+        m = build_model(spec, flow=flow)
+        assert m.inline == inline
+        again = build_model(m.inline)
+        assert [[str(c) for c in f] for f in again.fields] == [[str(c) for c in f]
+                                                               for f in m.fields]
