@@ -36,7 +36,7 @@ The flows (``--flow``, ``flow=`` in the API, ``"flow"`` in model files)
 ---------------------------------------------------------------------
 ``gradient`` (default)
     theta' = -grad E: the model unchanged.
-``momentum[:tau=T]`` (heavy ball, Polyak 1964; KtM §3), default T = 1
+``momentum[:tau=T]`` (heavy ball, Polyak 1964; KtM), default T = 1
     theta'' + T theta' = -grad E.  Phase space (s, theta, v), v = theta', with the clock
     s = e^{T t} (so s' = T s), or s = t when T = 0 (s' = 1); then time-dependent laws such as
     s * theta^T A v are polynomial in z.  Drift Z_0 = (T s, v, -T v) (or (1, v, 0)); forcing
@@ -48,10 +48,12 @@ The flows (``--flow``, ``flow=`` in the API, ``"flow"`` in model files)
 ``nesterov[:r=R]``, default R = 3
     Nesterov's accelerated flow theta'' + (R/t) theta' = -grad E (Su, Boyd, Candès, "A
     differential equation for modeling Nesterov's accelerated gradient method", JMLR 2016;
-    KtM §3): phase space (t, theta, v), the drift (1, v, -R v / t) multiplied by t, i.e.
-    Z_0 = (t, t v, -R v), and forcing F_i = (0, 0, grad phi_i).  Excluded: t = 0.
+    KtM): phase space (t, theta, v), the drift (1, v, -R v / t) multiplied by t, i.e.
+    Z_0 = (t, t v, -R v), and forcing F_i = (0, 0, grad phi_i).  Excluded: t = 0.  The
+    momenta of a symmetry carry the factor t^R (t^R theta^T A v, degree R + 2): search laws up
+    to that degree (``--degree 5`` for R = 3) unless the involutivity certificate applies.
 ``mirror:entropy`` | ``mirror:burg`` | ``mirror:diag(E1,...,ED)``
-    Mirror / metric flows theta' = -M(theta)^{-1} grad E (KtM §4; for a mirror map psi,
+    Mirror / metric flows theta' = -M(theta)^{-1} grad E (KtM; for a mirror map psi,
     M = Hessian of psi): the generators are M^{-1} grad phi_i, with M^{-1} = diag(theta)
     for the entropy psi = sum theta log theta (domain theta > 0; Kullback-Leibler geometry of
     non-negative matrix factorisation), diag(theta^2) for Burg's entropy psi = -sum log theta
