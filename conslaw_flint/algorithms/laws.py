@@ -115,17 +115,24 @@ class _Samples:
         # block (rows of one point are correlated there): spread the rows over many points
         per_point = min(d, max(rows, 1), D + 8, max(2, -(-rows // 64)))
         have = sum(u.shape[0] for u in self.U)
-        if have < rows and d <= D + 8 and d * D * (-(-(rows - have) // d)) <= 20_000_000:
-            # few generators: every generator value is a row (any combination is valid);
-            # all the points at once, in one vectorised evaluation
-            P = -(-(rows - have) // d)
+        if have < rows and d <= D + 8 and d * D * (-(-(rows - have) // per_point)) \
+                <= 20_000_000:
+            # few generators: all the points at once, in one vectorised evaluation; each
+            # point gives ``per_point`` random combinations of the generator values (the
+            # values themselves when that is all of them)
+            P = -(-(rows - have) // per_point)
             budget.tick()
             X = self.np_rng.integers(1, p, size=(P, D), dtype=np.int64)
             V = self.family.mod_table(p).values_batch(X)
             inv = linalg.inv_mod_vec(X, p)
             for r in range(P):
+                if per_point < d:
+                    C = self.np_rng.integers(0, p, size=(per_point, d), dtype=np.int64)
+                    W = linalg.matmul_mod(C, V[r], p)
+                else:
+                    W = V[r]
                 self.points.append(X[r])
-                self.U.append(V[r] * inv[r][None, :] % p)
+                self.U.append(W * inv[r][None, :] % p)
         gated = getattr(self.family.structure, "gated_gradients", None)
         while sum(u.shape[0] for u in self.U) < rows:
             x = self.np_rng.integers(1, p, size=D, dtype=np.int64)

@@ -92,6 +92,22 @@ class _Frame:
                 self._structure(i)
         return self._depends  # type: ignore[return-value]
 
+    def jvps(self, idx: Sequence[int], v: np.ndarray) -> np.ndarray:
+        """dY_i(x) v for the frame fields idx: vectorised for generators, through their
+        (cached) Jacobians for the others."""
+        out = np.zeros((len(idx), self.D), dtype=np.int64)
+        gens = [t for t, i in enumerate(idx) if isinstance(self.words[i], int)
+                and i not in self.jac]
+        if gens:
+            out[gens] = self.table.jvps(self.x, np.array([self.words[idx[t]] for t in gens]),
+                                        v)
+        rest = [t for t in range(len(idx)) if t not in set(gens)]
+        if rest:
+            J = self.jacobians([idx[t] for t in rest])
+            out[rest] = linalg.matmul_mod(J.reshape(-1, self.D), v[:, None] % self.p,
+                                          self.p).reshape(len(rest), self.D)
+        return out
+
     def jacobians(self, idx: Sequence[int]) -> np.ndarray:
         missing = [i for i in idx if i not in self.jac]
         gens = [i for i in missing if isinstance(self.words[i], int)]
@@ -393,10 +409,11 @@ def lie_closure(family: FieldFamily, seed: int = 0, cap: int | None = None,
                 if budget.current().expired():
                     stopped = "time"
                     break
+                # [Y_a, Y_b](x) = dY_b(x) Y_a(x) - dY_a(x) Y_b(x): one Jacobian (of b) and
+                # Jacobian-vector products of the a's along Y_b(x), never n Jacobians at once
                 Jb = frame.jacobians([b])[0]
-                Ja = frame.jacobians(as_)                  # (na, D, D)
-                first = linalg.matmul_mod(V[as_], Jb.T, p)            # rows: dY_b · Y_a
-                second = linalg.matmul_mod(Ja.reshape(-1, D), V[b][:, None], p).reshape(len(as_), D)
+                first = linalg.matmul_mod(V[as_], Jb.T.copy(), p)     # rows: dY_b · Y_a
+                second = frame.jvps(as_, V[b])                        # rows: dY_a · Y_b
                 vals = (first - second) % p
                 flags = ech.add_batch(vals, limit=limit)
                 for t, new in enumerate(flags):

@@ -546,6 +546,17 @@ class ModTable:
         req, et, ev, _, base, _ = self._first_derivative_entries(x, fields)
         return self._scatter(len(fields), req, et, ev, base)
 
+    def jvps(self, x: np.ndarray, fields: np.ndarray, v: np.ndarray) -> np.ndarray:
+        """Jacobian-vector products dX_i(x) v of the chosen fields along one vector v,
+        shape (n, D), without forming the Jacobians: one pass over the fields' entries."""
+        p = self.p
+        req, et, _, _, base, _ = self._first_derivative_entries(x, fields)
+        ev = self.e_var[self._requests(fields)[1]]
+        val = base * (np.asarray(v, dtype=np.int64)[ev] % p) % p
+        acc = np.zeros(len(fields) * self.D, dtype=np.int64)
+        np.add.at(acc, req * self.D + self.t_comp[et], val)
+        return (acc % p).reshape(len(fields), self.D)
+
     def contracted_hessians(self, x: np.ndarray, fields: np.ndarray,
                             vs: np.ndarray) -> np.ndarray:
         """For each chosen field X_i and vector v_i (repeats allowed): the matrix
