@@ -49,22 +49,23 @@ step of the mathematics is charged to a work budget *before* it runs
 (:mod:`conslaw_flint.verify._base`): costs include the number of variables of each ring and
 the size of the coefficients, and a Lie word of nesting depth k, which needs Taylor jets of
 order k - 1, is refused at once when the number of monomials of that order in its variables
-makes the cost hopeless.  The budget (:data:`~conslaw_flint.verify._base.MAX_WORK` units, twice
-that with ``rational=True``) is meant to keep any verification under about 10 s and 1 GiB on a
-current machine; a certificate that needs more is rejected with a one-line reason.  Public entry
-points never raise on bad input: they return a :class:`Verdict` with ``ok=False``.
+makes the cost hopeless.  The budget (:data:`~conslaw_flint.verify._base.MAX_WORK` units,
+:data:`~conslaw_flint.verify._base.MAX_WORK_RATIONAL` with ``rational=True``) is meant to keep
+any verification under about 10 s and 1 GiB on a current machine; a certificate that needs
+more is rejected with a one-line reason.  Public entry points never raise on bad input: they
+return a :class:`Verdict` with ``ok=False``.
 
 **Limits.**  Files up to 50 MB and 2 000 000 JSON values, nesting depth 80, strings of
 1 000 000 characters, point coordinates of 2000 digits; models with D <= 10 000 variables,
 at most 1 000 000 potential or field terms and 2 000 000 (term, variable) entries, poly/fields
 specifications of at most 2 000 000 (expressions x variables), 3 s for the builder; Lie words
 nested at most 64 deep; involutive frames of rank <= 8; laws written as expanded polynomials;
-a work budget of 2.5e8 units (3.5e8 with ``rational=True``), about 6-9 s of work, and 400 MiB
-of caches.  A valid certificate beyond these limits (very deep words in many variables, huge
-laws, a very large model) is refused, and the reason says which limit ("needs more work than
-the verifier's limit", "too large for the verifier"); the verifier never accepts a false
-claim to stay within them.  The modular checks are exact: a non-zero determinant modulo p
-proves the rank over Q.
+a work budget of 2.5e8 units (3.5e8 with ``rational=True``), about 6-9 s of work, and
+400 MiB of caches.  A valid certificate beyond these limits (very deep words in many
+variables, huge laws, a very large model) is refused, and the reason says which limit
+("needs more work than the verifier's limit", "too large for the verifier"); the verifier
+never accepts a false claim to stay within them.  The modular checks are exact: a non-zero
+determinant modulo p proves the rank over Q.
 
 >>> from conslaw_flint.algorithms.certify import certificate, count_laws
 >>> from conslaw_flint.models import build_model
@@ -158,12 +159,14 @@ class Verdict:
     ``ok``: every check passed.  ``reason``: one line, why it was rejected ("" when ok).
     ``claims``: the proven claims (the six ``claims`` keys) when ok, else ``{}``.
     ``checks``: human-readable lines, one per check that passed (in order).
+    ``work``: units of the work budget used (see :mod:`conslaw_flint.verify._base`).
     """
 
     ok: bool
     reason: str
     claims: dict[str, Any] = field(default_factory=dict)
     checks: list[str] = field(default_factory=list)
+    work: int = 0
 
 
 # ---------------------------------------------------------------------------------------------
@@ -301,6 +304,8 @@ class _Point:
 
 def _reduce(K_value: Any, F: Any) -> Any:
     """The image in GF(p) of an exact rational (its denominator must be prime to p)."""
+    if not K_value:
+        return F.zero
     return alg.coerce(F, _fraction(K_value))
 
 
@@ -424,11 +429,13 @@ def _verify(data: Any, check_digest: bool, rational: bool, checks: list[str]) ->
                                    f"{MAX_INVOLUTIVE_RANK}")
         inv_rows = _columns(inv["rows"], "involutive.rows", ir, D)
     claims = _check_claims(data["claims"])
-    for n, K in ((max(r, m), F),) + (((max(r, m), alg.QQ),) if rational else ()):
-        cost = 2 * alg.det_cost(n, K, 4 * pt.xwords)
+    # the determinants' cost with the smallest possible entries: hopeless sizes are refused
+    # before any value is computed (the exact cost is charged when the entries are known)
+    for K in (F, alg.QQ) if rational else (F,):
+        cost = sum(alg.det_cost(n, K, pt.xwords) for n in (r, m))
         if cost > remaining():
-            raise CertificateError(f"the {n}x{n} minors need more work than the verifier's "
-                                   "limit")
+            raise CertificateError(f"the {max(r, m)}x{max(r, m)} minors need more work than "
+                                   "the verifier's limit")
 
     # the laws are read first: reading is cheap and refuses malformed text early
     polys = [read_law(t, n + 1, D) for n, t in enumerate(texts)]
@@ -446,6 +453,8 @@ def _verify(data: Any, check_digest: bool, rational: bool, checks: list[str]) ->
     values.jet_vars = jet_vars
     charge(r * r * 20 + 100, "the lie minor's entries")
     rows = [[values.value(w, c) for c in lie_pivots] for w in words]
+    if rational:
+        charge(r * r * 100 + 100, "reducing the exact values modulo p")
     rows_p = [[_reduce(v, F) for v in row] for row in rows] if rational else rows
     _nonzero_det(rows_p, F, "the lie minor",
                  f"lie: the {r}x{r} minor of the word values on the pivot columns is "
@@ -468,6 +477,7 @@ def _verify(data: Any, check_digest: bool, rational: bool, checks: list[str]) ->
         if rational:
             assert pt.exact is not None
             grads_q = [gradient_row(h, law_pivots, alg.QQ, pt.exact, pt.xwords) for h in polys]
+            charge(m * m * 100 + 100, "reducing the exact values modulo p")
             grads = [[_reduce(v, F) for v in row] for row in grads_q]
         else:
             grads = [gradient_row(h, law_pivots, F, pt.mod) for h in polys]
@@ -550,15 +560,16 @@ def verify_certificate(data: Any, check_digest: bool = True, rational: bool = Fa
         with work.active():
             proven = _verify(data, check_digest, bool(rational), checks)
     except CertificateError as e:
-        return Verdict(False, one_line(str(e)), {}, checks)
+        return Verdict(False, one_line(str(e)), {}, checks, work.used)
     except RecursionError:
-        return Verdict(False, "certificate nested too deeply", {}, checks)
+        return Verdict(False, "certificate nested too deeply", {}, checks, work.used)
     except MemoryError:
-        return Verdict(False, "certificate too large to verify (out of memory)", {}, checks)
+        return Verdict(False, "certificate too large to verify (out of memory)", {}, checks,
+                       work.used)
     except Exception as e:  # noqa: BLE001 - a verifier must reject, never crash, on bad input
         return Verdict(False, one_line(f"certificate could not be processed: "
-                                       f"{type(e).__name__}: {e}"), {}, checks)
-    return Verdict(True, "", proven, checks)
+                                       f"{type(e).__name__}: {e}"), {}, checks, work.used)
+    return Verdict(True, "", proven, checks, work.used)
 
 
 def _reject_constant(name: str) -> Any:

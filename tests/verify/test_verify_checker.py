@@ -110,6 +110,7 @@ def test_round_trip_accepted(certs: dict[str, Cert], spec: str, tmp_path: Path) 
     assert v.ok, v.reason
     assert v.reason == ""
     assert v.claims == cert["claims"]
+    assert 0 < v.work < checker.MAX_WORK
     assert any("digest" in line for line in v.checks)
     assert any(line.startswith("lie:") for line in v.checks)
     # the same through a file written by the solver, and with the digest ignored

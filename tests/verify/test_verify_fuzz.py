@@ -8,8 +8,9 @@
 * Byte-level damage of certificate files.
 
 Timing is not asserted (unit tests are not benchmarks); with ``CONSLAW_FUZZ_REPORT=FILE`` in
-the environment every verification appends ``seconds<TAB>description`` to FILE, so that a long
-run (``HYPOTHESIS_PROFILE=long``) can report its slowest input::
+the environment every verification appends ``seconds<TAB>work units<TAB>description`` to FILE
+(and inputs slower than a second to FILE.slow.jsonl), so that a long run
+(``HYPOTHESIS_PROFILE=long``) can report its slowest input::
 
     CONSLAW_FUZZ_REPORT=/tmp/fuzz.tsv HYPOTHESIS_PROFILE=long \\
         python -m pytest -q -p no:cacheprovider tests/verify/test_verify_fuzz.py
@@ -214,16 +215,21 @@ def mutated_certificates(draw: st.DrawFn) -> tuple[dict[str, Any], dict[str, Any
     return original, cert, log
 
 
-def _record(seconds: float, what: Any) -> None:
+def _record(seconds: float, work: int, what: Any, data: Any = None) -> None:
+    """Append ``seconds, work units, description`` to the report (and the input itself
+    when it took more than a second, for re-running)."""
     if REPORT:
         with open(REPORT, "a", encoding="utf-8") as fh:
-            fh.write(f"{seconds:.3f}\t{json.dumps(what, default=str)[:2000]}\n")
+            fh.write(f"{seconds:.3f}\t{work}\t{json.dumps(what, default=str)[:2000]}\n")
+        if seconds > 1.0 and data is not None:
+            with open(REPORT + ".slow.jsonl", "a", encoding="utf-8") as fh:
+                fh.write(json.dumps([seconds, work, data], default=str)[:2_000_000] + "\n")
 
 
 def timed_verify(data: Any, what: Any, **kwargs: Any) -> Any:
     t0 = time.monotonic()
     verdict = verify_certificate(data, **kwargs)
-    _record(time.monotonic() - t0, [what, kwargs, verdict.reason])
+    _record(time.monotonic() - t0, verdict.work, [what, kwargs, verdict.reason], data)
     return verdict
 
 
@@ -291,7 +297,8 @@ def test_verify_file_on_damaged_text(i: int, data: st.DataObject, tmp_path_facto
     path.write_bytes(bytes(raw))
     t0 = time.monotonic()
     verdict = verify_file(str(path))
-    _record(time.monotonic() - t0, ["damaged file", bytes(raw[:200]).decode("latin-1")])
+    _record(time.monotonic() - t0, verdict.work,
+            ["damaged file", bytes(raw[:200]).decode("latin-1")])
     check_verdict(verdict, original, bytes(raw[:200]))
 
 
