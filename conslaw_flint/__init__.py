@@ -53,6 +53,8 @@ _API = {
     "TooLargeError": "conslaw_flint.errors",
     "TimeUp": "conslaw_flint.errors",
     "Budget": "conslaw_flint.core.budget",
+    "apply_flow": "conslaw_flint.models.flows",
+    "subset_model": "conslaw_flint.algorithms.subsets",
 }
 
 __all__ = [
@@ -66,6 +68,7 @@ __all__ = [
     "TimeUp",
     "TooLargeError",
     "UserError",
+    "apply_flow",
     "VectorField",
     "build_model",
     "certificate",
@@ -76,6 +79,7 @@ __all__ = [
     "parse_rational",
     "polynomial_laws",
     "ring",
+    "subset_model",
     "verify_certificate",
     "verify_file",
     "write_certificate",
@@ -99,12 +103,14 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from .algorithms.certify import certificate, count_laws, write_certificate
     from .algorithms.laws import polynomial_laws
     from .algorithms.lie import lie_closure
+    from .algorithms.subsets import subset_model
     from .core.budget import Budget
     from .core.fields import VectorField
     from .core.polynomials import ring
     from .errors import TimeUp, TooLargeError, UserError
     from .io.parse import ParseError, format_polynomial, parse_polynomial, parse_rational
     from .models import build_model
+    from .models.flows import apply_flow
     from .models.model import Model, ModelError
     from .results import CountResult, LawResult, LieResult
     from .verify import verify_certificate, verify_file

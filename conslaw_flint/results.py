@@ -199,6 +199,8 @@ class LawResult:
             f"at a random rational point, seed {self.seed}: a lower bound on their generic "
             "rank)",
         ]
+        for note in self.model.notes:
+            lines.append(f"note: {note}")
         if self.basis:
             width = len(str(len(self.basis)))
             lines.append("")

@@ -104,9 +104,6 @@ def cmd_laws(args: argparse.Namespace) -> int:
                   "--time-limit or lower --degree", file=sys.stderr)
             return 3
     print(render(res, "json" if args.json else args.format, args.index_names))
-    if not args.json and args.format == "text":
-        for note in model.notes:  # what a flow, a subset or excluded denominators mean
-            print(f"note: {note}")
     return 0
 
 

@@ -223,15 +223,13 @@ class FieldFamily:
 
     @property
     def fields(self) -> tuple[VectorField, ...]:
-        """X_1..X_d as FLINT vector fields."""
-        if self._fields is None:
-            phi = self.potentials
-            assert phi is not None
-            out = []
-            for p in phi:
-                out.append(VectorField(self.ring, {k: p.derivative(k) for k in variables(p)}))
-            self._fields = tuple(out)
-        return self._fields
+        """X_1..X_d as FLINT vector fields (for a gradient family: the gradients, built on
+        first use; the family stays a gradient family)."""
+        if self._fields is not None:
+            return self._fields
+        if "grad_fields" not in self._cache:
+            self._cache["grad_fields"] = tuple(self.field(i) for i in range(self.d))
+        return self._cache["grad_fields"]
 
     # -- compiled forms -----------------------------------------------------------------------
 

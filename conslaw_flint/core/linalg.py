@@ -22,6 +22,7 @@ Fraction(2, 3)
 from __future__ import annotations
 
 import math
+import os
 import random
 from collections.abc import Sequence
 from fractions import Fraction
@@ -32,6 +33,11 @@ import numpy as np
 from . import budget
 
 PRIME_BITS = 25
+
+# FLINT's dense nmod_mat eliminations and products use both cores (1.3-1.8x faster measured,
+# shared/flint-facts.md); FLINT objects are still never shared between threads
+if getattr(flint.ctx, "threads", 1) < 2 and (os.cpu_count() or 1) >= 2:
+    flint.ctx.threads = 2
 _CHUNK = 4096
 
 
@@ -171,7 +177,9 @@ def kernel_mod(a: np.ndarray, p: int) -> tuple[np.ndarray, list[int], list[int]]
         return np.eye(n, dtype=np.int64), [], free
     budget.expect(elimination_seconds(*a.shape), f"a kernel of a {a.shape[0]} x {n} matrix")
     m = to_nmod_mat(a % p, p)
-    if a.shape[0] >= n and m.rank() == n:  # full column rank (the usual case): no echelon form
+    # a small block is usually of full column rank: a rank (LU) settles it; a large one is
+    # eliminated once, straight to its kernel
+    if n <= 256 and a.shape[0] >= n and m.rank() == n:
         return np.zeros((0, n), dtype=np.int64), list(range(n)), []
     X, nullity = m.nullspace()
     # FLINT's basis is in this normal form, one column per free column f, whose last
