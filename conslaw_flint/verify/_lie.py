@@ -378,9 +378,11 @@ class Values:
         return got
 
 
-def check_jet_costs(table: WordTable, words: Sequence[int], gens: Generators) -> list[int]:
+def check_jet_costs(table: WordTable, words: Sequence[int], gens: Generators,
+                    exact: bool = False) -> list[int]:
     """The variables of the jet ring for the words of depth >= 3, after refusing words whose
-    estimated jet cost is hopeless (far above what is left of the budget)."""
+    estimated jet cost is hopeless (far above what is left of the budget; exact jets, over Q,
+    have growing coefficients and count one and a half times)."""
     variables: set[int] = set()
     for w in words:
         if table.depth[w] >= 3:
@@ -389,6 +391,7 @@ def check_jet_costs(table: WordTable, words: Sequence[int], gens: Generators) ->
     N = alg.ring_size(len(variables))
     for n, w in enumerate(words):
         order, nvars, est = estimate_jets(table, w, gens, N)
+        est = est * 3 // 2 if exact else est
         if est > 4 * remaining():
             raise CertificateError(
                 f"lie word {n + 1} (nesting depth {table.depth[w]}) needs Taylor jets of order "

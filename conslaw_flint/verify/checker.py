@@ -444,7 +444,7 @@ def _verify(data: Any, check_digest: bool, rational: bool, checks: list[str]) ->
     # values modulo p; with ``rational``, exact values over Q, reduced modulo p for the
     # modular minor (one computation, two determinants)
     gens = Generators(model)
-    jet_vars = check_jet_costs(table, words, gens)
+    jet_vars = check_jet_costs(table, words, gens, exact=rational)
     if rational:
         assert pt.exact is not None
         values = Values(gens, table, alg.QQ, pt.exact, pt.xwords)
