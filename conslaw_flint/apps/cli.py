@@ -48,9 +48,17 @@ FLOW (--flow): gradient (default) | momentum[:tau=T] | nesterov[:r=R] | mirror:e
   mirror:burg | mirror:diag(E1,...,ED) | decay[:lambda=L]; VARS (--subset): names, groups
   (W1 = every W1[i,j]), x-indices and ranges (x1..x4), comma-separated."""
 
-#: modules that contribute a subcommand through ``register(subparsers, common)``
-SUBCOMMAND_MODULES = ("conslaw_flint.apps.sweep", "conslaw_flint.apps.theory",
-                      "conslaw_flint.apps.plot")
+
+
+def _lazy(module: str, name: str) -> Callable[[argparse.Namespace], int]:
+    """The handler ``name`` of ``module``, imported when the subcommand runs (so that
+    ``conslaw --help`` imports neither FLINT nor NumPy)."""
+    def run(args: argparse.Namespace) -> int:
+        import importlib
+
+        return int(getattr(importlib.import_module(module), name)(args))
+
+    return run
 
 
 class _Formatter(argparse.RawDescriptionHelpFormatter):
@@ -76,8 +84,14 @@ def _budget(args: argparse.Namespace, time_limit: float | None = None) -> Any:
 def _model(args: argparse.Namespace) -> Any:
     from ..algorithms.subsets import build_with_options
 
-    return build_with_options(args.model, flow=getattr(args, "flow", None),
-                              subset=getattr(args, "subset", None))
+    model = build_with_options(args.model, flow=getattr(args, "flow", None),
+                               subset=getattr(args, "subset", None))
+    params = getattr(args, "parameters", None)
+    if params:
+        from ..models.ode import with_parameters
+
+        model = with_parameters(model, params.split(","))
+    return model
 
 
 def model_options(sp: argparse.ArgumentParser) -> None:
@@ -85,6 +99,9 @@ def model_options(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("--flow", metavar="FLOW",
                     help="the dynamics (default gradient): momentum[:tau=T], nesterov, "
                     "mirror:entropy|burg|diag(...), decay[:lambda=L] (see above)")
+    sp.add_argument("--parameters", metavar="NAMES",
+                    help="comma-separated variables held constant (rate constants, masses): "
+                    "counted apart, 'N laws besides the P parameters'")
     sp.add_argument("--subset", metavar="VARS",
                     help="only the laws that depend on these variables, e.g. W1,W3 or "
                     "x1..x4 (block laws)")
@@ -271,10 +288,65 @@ def build_parser() -> argparse.ArgumentParser:
     sv.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
     sv.set_defaults(func=cmd_verify)
 
-    import importlib
+    ss = sub.add_parser(
+        "sweep", formatter_class=_Formatter,
+        help="certified counts for many models (process pool or Dask), resumable",
+        description="Run `conslaw count` on every model of FILE (a cases JSON file, a JSON list "
+        "of specs, or one model spec per line), appending one JSON line per case to OUT; a "
+        "rerun skips the cases already done with the same options.\n\n" + MODEL_HELP,
+        epilog="examples:\n  conslaw sweep bench/cases/relu50.json --jobs 2\n"
+        "  conslaw sweep models.txt --out results.jsonl --time-limit 30\n"
+        "  conslaw sweep bench/cases/linear50.json --dask tcp://127.0.0.1:8786")
+    ss.add_argument("file", metavar="FILE", help="the cases (see above)")
+    ss.add_argument("--jobs", type=positive_int, default=1, metavar="N",
+                    help="worker processes (default 1)")
+    ss.add_argument("--out", metavar="OUT.jsonl",
+                    help="results file (default: FILE stem + .results.jsonl)")
+    ss.add_argument("--dask", metavar="ADDRESS",
+                    help="run on this Dask scheduler (workers with --nthreads 1)")
+    ss.add_argument("--degree", type=positive_int, default=4, metavar="K",
+                    help="largest degree of polynomial laws searched (default 4)")
+    ss.add_argument("--time-limit", type=positive_float, metavar="SECONDS",
+                    help="per case: stop cleanly with the bounds reached so far")
+    ss.add_argument("--retry", action="store_true",
+                    help="rerun the cases whose earlier result was not certified or failed")
+    model_options(ss)
+    common_options(ss)
+    ss.set_defaults(func=_lazy("conslaw_flint.apps.sweep", "cmd_sweep"))
 
-    for name in SUBCOMMAND_MODULES:
-        importlib.import_module(name).register(sub, common_options)
+    st = sub.add_parser(
+        "theory", formatter_class=_Formatter,
+        help="regenerate (or --check) the worked examples of theory/",
+        description="Regenerate the worked examples of theory/ from runs of the code (fixed "
+        "seeds, no timings: byte-for-byte reproducible). The shared options are not offered: "
+        "the pages use fixed seeds and default limits so that --check is meaningful.",
+        epilog="examples:\n  conslaw theory --check\n  conslaw theory --out theory")
+    st.add_argument("--out", default="theory", metavar="FOLDER",
+                    help="folder of the pages (default theory)")
+    st.add_argument("--check", action="store_true",
+                    help="compare with a fresh run instead of writing (exit 1 if stale)")
+    st.add_argument("--json", action="store_true", help="machine-readable output")
+    st.add_argument("--quiet", action="store_true", help="no progress messages")
+    st.add_argument("--debug", action="store_true", help="tracebacks on errors")
+    st.set_defaults(func=_lazy("conslaw_flint.apps.theory", "cmd_theory"))
+
+    sp = sub.add_parser(
+        "plot", formatter_class=_Formatter,
+        help="picture: Lie ranks per level and law drift along a training run",
+        description="A two-panel picture (needs matplotlib): the rank of V_1, V_2, ... per "
+        "bracket level against D and D - N, and the drift of each law along a short "
+        "gradient-descent run for two step sizes.\n\n" + MODEL_HELP,
+        epilog="examples:\n  conslaw plot relu:2,3,4,3 --out relu.png\n"
+        "  conslaw plot linear:3,4,5 --out lin.svg --steps 600 --json")
+    sp.add_argument("model", metavar="MODEL", help="the model (see above)")
+    sp.add_argument("--out", required=True, metavar="FILE.png",
+                    help="image file to write (.png, .pdf or .svg)")
+    sp.add_argument("--steps", type=positive_int, default=300, metavar="N",
+                    help="steps of the run with the larger step size (default 300)")
+    sp.add_argument("--eta", type=positive_float, default=None,
+                    help="step size (default: automatic from the Jacobian at theta_0)")
+    common_options(sp)
+    sp.set_defaults(func=_lazy("conslaw_flint.apps.plot", "cmd_plot"))
     return p
 
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,7 +36,6 @@ from ..errors import UserError
 from ..io.export import numpy_map
 from ..io.files import check_output_path
 from ..models import Model, build_model
-from .argtypes import positive_float, positive_int
 
 DEFAULT_STEPS = 300
 #: the automatic step size is ETA_SCALE / max(1, ||J(theta_0)||_2^2) (||v(theta_0)|| for fields)
@@ -381,20 +380,5 @@ def cmd_plot(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(sub: argparse._SubParsersAction, common: Callable[[argparse.ArgumentParser], None]
-             ) -> None:
-    """Add ``conslaw plot`` to the command line."""
-    sp = sub.add_parser("plot", help="picture: Lie ranks per level and law drift along a "
-                        "training run (needs matplotlib)")
-    sp.add_argument("model")
-    sp.add_argument("--out", required=True, metavar="FILE.png", help="image file to write")
-    sp.add_argument("--steps", type=positive_int, default=DEFAULT_STEPS,
-                    help=f"steps of the run with the larger step size (default {DEFAULT_STEPS})")
-    sp.add_argument("--eta", type=positive_float, default=None,
-                    help="step size (default: automatic from the Jacobian at theta_0)")
-    common(sp)
-    sp.set_defaults(func=cmd_plot)
-
-
-__all__ = ["Flow", "PlotData", "Trajectory", "compute", "figure", "plot_model", "register",
+__all__ = ["Flow", "PlotData", "Trajectory", "compute", "figure", "plot_model",
            "simulate", "summary"]

@@ -44,7 +44,6 @@ from typing import Any, TextIO
 
 from ..errors import UserError
 from ..io.files import check_output_path
-from .argtypes import positive_float, positive_int
 
 DIED = "worker process died (killed, or out of memory?)"
 
@@ -389,30 +388,6 @@ def cmd_sweep(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 1
     return 0
-
-
-def register(sub: Any, common: Callable[[argparse.ArgumentParser], None]) -> None:
-    """Add ``conslaw sweep`` to the subcommands ``sub`` (see ``cli.SUBCOMMAND_MODULES``)."""
-    sp = sub.add_parser("sweep", help="certified counts for many models (process pool or Dask)",
-                        description="Run `conslaw count` on every model of FILE (a cases JSON "
-                        "file, or one model spec per line), appending one JSON line per case "
-                        "to OUT; rerunning skips cases already done.")
-    sp.add_argument("file", metavar="FILE")
-    sp.add_argument("--jobs", type=positive_int, default=1, metavar="N",
-                    help="worker processes (default 1)")
-    sp.add_argument("--out", metavar="OUT.jsonl",
-                    help="results file (default: FILE stem + .results.jsonl)")
-    sp.add_argument("--dask", metavar="ADDRESS",
-                    help="run on this Dask scheduler (workers with --nthreads 1)")
-    sp.add_argument("--degree", type=positive_int, default=4,
-                    help="largest degree of polynomial laws searched (default 4)")
-    sp.add_argument("--time-limit", type=positive_float, metavar="SECONDS",
-                    help="per case: stop cleanly with the bounds reached so far")
-    from .cli import model_options
-
-    model_options(sp)
-    common(sp)
-    sp.set_defaults(func=cmd_sweep)
 
 
 __all__ = ["read_specs", "run_case", "run_sweep", "specs_from_json"]

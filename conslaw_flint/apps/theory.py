@@ -782,23 +782,5 @@ def cmd_theory(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(sub: argparse._SubParsersAction, common: Callable[[argparse.ArgumentParser], None]
-             ) -> None:
-    """Add ``conslaw theory`` to the command line.
-
-    The shared options are not added: the pages use fixed seeds and default limits so that
-    ``--check`` is meaningful.
-    """
-    sp = sub.add_parser("theory", help="regenerate (or --check) the worked examples of theory/")
-    sp.add_argument("--out", default=DEFAULT_OUT, metavar="FOLDER",
-                    help=f"folder of the pages (default {DEFAULT_OUT})")
-    sp.add_argument("--check", action="store_true",
-                    help="compare with a fresh run instead of writing (exit 1 if stale)")
-    sp.add_argument("--json", action="store_true", help="machine-readable output")
-    sp.add_argument("--quiet", action="store_true", help="no progress messages")
-    sp.add_argument("--debug", action="store_true", help="tracebacks on errors")
-    sp.set_defaults(func=cmd_theory)
-
-
-__all__ = ["EXAMPLES", "Example", "generate", "known_laws", "page", "register", "run_example",
+__all__ = ["EXAMPLES", "Example", "generate", "known_laws", "page", "run_example",
            "stale_files", "write"]

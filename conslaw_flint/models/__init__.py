@@ -45,7 +45,7 @@ from .model import CONVENTION, Model, ModelError
 from .networks import MAX_PARAMETERS, network_model, parse_widths, product_model
 
 KINDS = ("linear", "relu", "relu-bias", "product", "poly", "fields", "random", "attention",
-         "softmax", "conv", "dag")
+         "softmax", "conv", "dag", "ode", "hamiltonian")
 
 
 def build_model(spec: Any, names: Sequence[str] | None = None, *,
@@ -89,7 +89,7 @@ def _build(spec: Any, names: Sequence[str] | None = None) -> Model:
 
         return model_from_torch_file(rest.strip())
     is_spec = sep and (kind in KINDS or (kind.startswith("poly[") and kind.endswith("]")))
-    if not is_spec and spec.endswith((".json", ".toml")):
+    if not is_spec and spec.endswith((".json", ".toml", ".ode")):
         from .files import model_from_file
 
         return model_from_file(spec)
@@ -115,6 +115,14 @@ def _build(spec: Any, names: Sequence[str] | None = None) -> Model:
         from .dag import parse_dag
 
         return parse_dag(rest, spec)
+    if kind == "ode":
+        from .ode import ode_model
+
+        return ode_model(rest, spec=spec)
+    if kind == "hamiltonian":
+        from .ode import hamiltonian_model
+
+        return hamiltonian_model(rest, spec=spec)
     if kind == "product":
         try:
             D = int(rest)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from typing import Any
 
 from .maps import fields_model, poly_model
@@ -26,7 +27,8 @@ from .model import Model, ModelError
 from .networks import MAX_PARAMETERS
 
 MAX_FILE_BYTES = 1_000_000
-KEYS = frozenset({"map", "fields", "dag", "variables", "D", "flow", "name", "description"})
+KEYS = frozenset({"map", "fields", "dag", "ode", "hamiltonian", "pairs", "parameters",
+                  "variables", "D", "flow", "name", "description"})
 
 
 def read_limited(path: str, limit: int, what: str) -> bytes:
@@ -113,6 +115,33 @@ def model_from_dict(data: dict[str, Any], where: str, spec: str) -> Model:
     flow = data.get("flow")
     if flow is not None and (not isinstance(flow, str) or len(flow) > 100_000):
         raise ModelError(f"{where}: 'flow' must be a string such as 'momentum:tau=1'")
+    params = None
+    if "parameters" in data:
+        params = _str_list(data["parameters"], "'parameters'", where)
+    if "ode" in data or "hamiltonian" in data:
+        from .flows import apply_flow
+        from .ode import hamiltonian_model, ode_model
+
+        if len([k for k in ("ode", "hamiltonian", "map", "fields", "dag") if k in data]) != 1:
+            raise ModelError(f"{where} must have exactly one of 'map', 'fields', 'dag', 'ode' "
+                             "or 'hamiltonian'")
+        if "ode" in data:
+            eqs = data["ode"]
+            eqs = [eqs] if isinstance(eqs, str) else _str_list(eqs, "'ode'", where)
+            m = ode_model("\n".join(eqs), parameters=params, spec=spec)
+        else:
+            if not isinstance(data["hamiltonian"], str):
+                raise ModelError(f"{where}: 'hamiltonian' must be an expression (a string)")
+            pairs = None
+            if "pairs" in data:
+                raw = data["pairs"]
+                if not isinstance(raw, list) or not all(
+                        isinstance(q, list) and len(q) == 2 and all(isinstance(v, str) for v in q)
+                        for q in raw):
+                    raise ModelError(f"{where}: 'pairs' must be a list of [q, p] name pairs")
+                pairs = [(q, p) for q, p in raw]
+            m = hamiltonian_model(data["hamiltonian"], pairs=pairs, spec=spec)
+        return apply_flow(m, flow) if flow is not None else m
     if "dag" in data:
         if "map" in data or "fields" in data or "variables" in data or "D" in data:
             raise ModelError(f"{where}: 'dag' cannot be combined with 'map', 'fields', "
@@ -156,6 +185,10 @@ def model_from_dict(data: dict[str, Any], where: str, spec: str) -> Model:
 
         assert m.phi is not None
         m = replace(m, inline=f"poly[{m.D}]:" + ";".join(inline_text(p) for p in m.phi))
+    if params:
+        from .ode import with_parameters
+
+        m = with_parameters(m, params)
     if flow is not None:
         from .flows import apply_flow
 
@@ -164,7 +197,24 @@ def model_from_dict(data: dict[str, Any], where: str, spec: str) -> Model:
 
 
 def model_from_file(path: str) -> Model:
-    """The model of a ``.json`` or ``.toml`` file."""
+    """The model of a ``.json``, ``.toml`` or ``.ode`` file."""
+    if path.endswith(".ode"):
+        from .ode import ode_model
+
+        raw = read_limited(path, MAX_FILE_BYTES, "model file")
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ModelError(f"model file {path!r} is not UTF-8 text") from None
+        params = None
+        lines = []
+        for line in text.splitlines():
+            m = re.match(r"^\s*parameters\s*:(.*)$", line)
+            if m:
+                params = [p.strip() for p in m.group(1).split(",") if p.strip()]
+            else:
+                lines.append(line)
+        return ode_model("\n".join(lines), parameters=params, spec=path)
     return model_from_dict(load_file(path), f"model file {path!r}", path)
 
 

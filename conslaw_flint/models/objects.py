@@ -114,7 +114,7 @@ def model_from_fields(fields: Any, names: Sequence[str] | None = None,
 def _with_parameters(model: Model, parameters: Sequence[str] | None) -> Model:
     if not parameters:
         return model
-    from .parameters import with_parameters
+    from .ode import with_parameters
 
     return with_parameters(model, parameters)
 
