@@ -254,6 +254,10 @@ def build_with_options(spec: Any, flow: str | None = None,
             if subset is not None:
                 raise ModelError("two subsets given (SPEC|subset=... and --subset); give one")
             return build_with_options(base, flow, val)
+        if key.strip() == "parameters" and eq:
+            from ..models.ode import with_parameters
+
+            return with_parameters(build_with_options(base, flow, subset), val.split(","))
     model = build_model(spec, flow=flow)
     return subset_model(model, subset) if subset is not None else model
 

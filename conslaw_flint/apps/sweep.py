@@ -46,6 +46,10 @@ from ..errors import UserError
 from ..io.files import check_output_path
 
 DIED = "worker process died (killed, or out of memory?)"
+#: largest cases file read
+MAX_CASES_BYTES = 10_000_000
+#: the version of the results: a row computed by another version is not resumed
+RESULTS_VERSION = "conslaw-sweep-2"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -92,14 +96,13 @@ def specs_from_json(data: Any, name: str = "cases file") -> list[str]:
 def read_specs(path: str | os.PathLike[str]) -> list[str]:
     """The model specifications listed in FILE (a cases JSON file or one spec per line)."""
     p = Path(path)
-    if p.is_dir():
-        raise UserError(f"cannot read {str(p)!r}: it is a folder; give a cases file")
+    from ..models.files import read_limited
+
+    raw = read_limited(str(p), MAX_CASES_BYTES, "cases file")
     try:
-        text = p.read_text()
-    except FileNotFoundError:
-        raise UserError(f"cannot read {str(p)!r}: no such file") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise UserError(f"cannot read {str(p)!r}: {e}".splitlines()[0]) from None
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise UserError(f"cannot read {str(p)!r}: it is not UTF-8 text") from None
     stripped = text.lstrip()
     if p.suffix.lower() == ".json" or stripped.startswith(("{", "[")):
         try:
@@ -121,22 +124,50 @@ def default_out(path: str | os.PathLike[str]) -> str:
     return str(p.with_name(p.stem + ".results.jsonl"))
 
 
+def case_key(spec: str, options: dict[str, Any]) -> str:
+    """What a result depends on: the spec, every option that changes it (degree, seed,
+    limits) and the results' version, hashed; a row is resumed only under the same key."""
+    import hashlib
+
+    text = json.dumps({"spec": spec, "options": options, "version": RESULTS_VERSION},
+                      sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:24]
+
+
 def read_done(out: str | os.PathLike[str]) -> dict[str, dict[str, Any]]:
-    """Successful rows already in OUT, by spec (unreadable or error lines are ignored)."""
+    """Rows already in OUT, by key (lines that are not JSON objects with a key -- cut by a
+    crash, corrupted, not UTF-8, written by an older version -- are ignored)."""
     done: dict[str, dict[str, Any]] = {}
     try:
-        with open(out) as fh:
-            for line in fh:
+        with open(out, "rb") as fh:
+            for raw in fh:
                 try:
-                    row = json.loads(line)
-                except json.JSONDecodeError:
-                    continue  # e.g. a line cut by a crash
-                if isinstance(row, dict) and isinstance(row.get("spec"), str) \
-                        and "error" not in row:
-                    done[row["spec"]] = row
+                    row = json.loads(raw.decode("utf-8"))
+                except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+                    continue
+                if isinstance(row, dict) and isinstance(row.get("key"), str) \
+                        and isinstance(row.get("spec"), str):
+                    done[row["key"]] = row
     except FileNotFoundError:
         pass
+    except OSError as e:
+        raise UserError(f"cannot read {str(out)!r}: {e.strerror or e}") from None
     return done
+
+
+def _worker_init() -> None:
+    """In each worker: die with the parent (Linux: PR_SET_PDEATHSIG), so that a killed sweep
+    leaves no worker computing for minutes."""
+    import signal
+
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, int(signal.SIGTERM))  # PR_SET_PDEATHSIG = 1
+    except (OSError, AttributeError):
+        pass
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
 
 
 # ---------------------------------------------------------------------------------------------
@@ -211,10 +242,24 @@ class _Progress:
 # the sweep
 
 
-def _open_out(out: str) -> TextIO:
-    """OUT opened for appending, starting on a fresh line (a crash may have cut the last)."""
-    check_output_path(out)
-    fh = open(out, "a+")  # noqa: SIM115 - closed by the caller
+def _open_out(out: str, inputs: Iterable[str] = ()) -> TextIO:
+    """OUT opened for appending and locked (a second sweep on the same OUT is refused),
+    starting on a fresh line (a crash may have cut the last)."""
+    check_output_path(out, inputs=list(inputs), what="results")
+    try:
+        fh = open(out, "a+", encoding="utf-8")  # noqa: SIM115 - closed by the caller
+    except OSError as e:
+        raise UserError(f"cannot write {out!r}: {e.strerror or e}") from None
+    try:
+        import fcntl
+
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        fh.close()
+        raise UserError(f"another sweep is writing {out!r}; wait for it or give another "
+                        "--out") from None
+    except (ImportError, OSError):
+        pass
     if fh.tell() > 0:
         fh.seek(fh.tell() - 1)
         if fh.read(1) != "\n":
@@ -229,7 +274,8 @@ def _pool_run(todo: list[str], jobs: int, task: Callable[[str], dict[str, Any]],
 
     broken: list[str] = []
     ex = ProcessPoolExecutor(max_workers=min(jobs, len(todo)),
-                             mp_context=mp.get_context("spawn"))
+                             mp_context=mp.get_context("spawn"), initializer=_worker_init)
+    finished = False
     try:
         futures: dict[Future[dict[str, Any]], str] = {
             ex.submit(partial(task, s)): s for s in todo}
@@ -241,8 +287,12 @@ def _pool_run(todo: list[str], jobs: int, task: Callable[[str], dict[str, Any]],
                     emit(f.result())
                 except BrokenProcessPool:
                     broken.append(futures[f])
+        finished = True
     finally:
-        ex.shutdown(wait=True, cancel_futures=True)
+        if not finished:  # interrupted (Ctrl-C, SIGTERM) or failed: stop the workers now
+            for proc in list(getattr(ex, "_processes", {}).values()):
+                proc.terminate()
+        ex.shutdown(wait=finished, cancel_futures=True)
     return broken
 
 
@@ -288,14 +338,16 @@ def _dask_run(todo: list[str], client: Any, task: Callable[[str], dict[str, Any]
 def run_sweep(specs: Iterable[str], jobs: int = 1, out: str | os.PathLike[str] | None = None,
               degree: int = 4, seed: int = 0, max_unknowns: int | None = None,
               time_limit: float | None = None, dask: Any = None,
-              progress: bool = False) -> list[dict[str, Any]]:
+              progress: bool = False, retry: bool = False,
+              inputs: Iterable[str] = ()) -> list[dict[str, Any]]:
     """Count the laws of every model in ``specs``, ``jobs`` at a time in worker processes (or
     on the Dask scheduler ``dask``: an address or a ``distributed.Client``).
 
-    With ``out``, one JSON line per finished case is appended and flushed at once, and specs
-    that already have a successful line there are skipped (resume).  Returns one row per
-    distinct spec, in input order; rows read back from ``out`` carry ``"resumed": True``
-    (that key is never written).
+    With ``out``, one JSON line per finished case is appended and flushed at once; a case
+    that already has a row there with the same key (:func:`case_key`: spec, degree, seed,
+    limits, version) is not recomputed, unless ``retry`` and its row was not certified
+    (failed cases are always recomputed).  Returns one row per distinct spec, in input
+    order; rows read back from ``out`` carry ``"resumed": True`` (never written).
     """
     from functools import partial
 
@@ -304,15 +356,26 @@ def run_sweep(specs: Iterable[str], jobs: int = 1, out: str | os.PathLike[str] |
     order = list(dict.fromkeys(s.strip() for s in specs))
     if not order:
         raise UserError("no model specifications to sweep")
+    options = {"degree": degree, "seed": seed, "max_unknowns": max_unknowns,
+               "time_limit": time_limit}
+    keys = {s: case_key(s, options) for s in order}
     done = read_done(out) if out is not None else {}
-    rows: dict[str, dict[str, Any]] = {s: {**done[s], "resumed": True}
-                                       for s in order if s in done}
-    todo = [s for s in order if s not in done]
+
+    def reusable(row: dict[str, Any] | None) -> bool:
+        # failed cases are always recomputed; uncertified ones (time limits, unlucky
+        # points) only on request
+        if row is None or "error" in row:
+            return False
+        return not retry or bool(row.get("certified"))
+
+    rows: dict[str, dict[str, Any]] = {s: {**done[keys[s]], "resumed": True}
+                                       for s in order if reusable(done.get(keys[s]))}
+    todo = [s for s in order if s not in rows]
     task = partial(run_case, degree=degree, seed=seed, max_unknowns=max_unknowns,
                    time_limit=time_limit)
     client, own = _dask_client(dask) if todo and dask is not None else (None, False)
     try:
-        fh = _open_out(str(out)) if out is not None and todo else None
+        fh = _open_out(str(out), inputs) if out is not None and todo else None
     except BaseException:
         if own:
             client.close()
@@ -320,6 +383,7 @@ def run_sweep(specs: Iterable[str], jobs: int = 1, out: str | os.PathLike[str] |
     bar = _Progress(len(todo), progress)
 
     def emit(row: dict[str, Any]) -> None:
+        row = {**row, "key": keys.get(row["spec"], "")}
         rows[row["spec"]] = row
         if fh is not None:
             fh.write(json.dumps(row, separators=(",", ":")) + "\n")
@@ -367,11 +431,14 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         specs = [f"{s}|flow={args.flow}" for s in specs]
     if args.subset is not None:
         specs = [f"{s}|subset={args.subset}" for s in specs]
-    out = args.out or default_out(args.file)
+    if getattr(args, "parameters", None):
+        specs = [f"{s}|parameters={args.parameters}" for s in specs]
+    out = args.out if args.out is not None else default_out(args.file)
+    check_output_path(out, inputs=[args.file], what="results")
     show = not args.json and not args.quiet and sys.stderr.isatty()
     rows = run_sweep(specs, jobs=args.jobs, out=out, degree=args.degree, seed=args.seed,
                      max_unknowns=args.max_unknowns, time_limit=args.time_limit,
-                     dask=args.dask, progress=show)
+                     dask=args.dask, progress=show, retry=args.retry, inputs=[args.file])
     failed = [r for r in rows if "error" in r]
     if args.json:
         print(json.dumps(rows, indent=1))

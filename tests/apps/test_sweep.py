@@ -10,6 +10,9 @@ Expected counts are the public oracles of design.md §5:
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -59,7 +62,7 @@ def test_bad_case_gives_error_line_and_others_run(tmp_path: Path) -> None:
     out.write_text('{"spec": "product:3", "cert')
     rows = run_sweep(["relu:2,x", "product:3", "nope:1"], jobs=1, out=out)
     by = {r["spec"]: r for r in rows}
-    assert set(by["relu:2,x"]) == {"spec", "error"} and "\n" not in by["relu:2,x"]["error"]
+    assert set(by["relu:2,x"]) == {"spec", "error", "key"} and "\n" not in by["relu:2,x"]["error"]
     assert "error" in by["nope:1"]
     assert by["product:3"]["laws_lower"] == 2 and by["product:3"]["certified"]
     raw = out.read_text().splitlines()
@@ -162,3 +165,45 @@ def test_dask_missing_is_one_line_user_error(monkeypatch: pytest.MonkeyPatch,
     with pytest.raises(UserError, match="pip install"):
         run_sweep(["product:3"], out=tmp_path / "x.jsonl", dask="tcp://127.0.0.1:1")
     assert not (tmp_path / "x.jsonl").exists()
+
+
+def test_resume_is_keyed_by_the_options(tmp_path: Path) -> None:
+    """A rerun with another degree or seed recomputes (issue 15); failed cases always; an
+    uncertified row only with retry."""
+    out = tmp_path / "r.jsonl"
+    run_sweep(["product:3"], out=out, degree=2)
+    assert all(r.get("resumed") for r in run_sweep(["product:3"], out=out, degree=2))
+    assert not any(r.get("resumed") for r in run_sweep(["product:3"], out=out, degree=3))
+    assert not any(r.get("resumed") for r in run_sweep(["product:3"], out=out, degree=2,
+                                                      seed=5))
+    # an uncertified row (stopped by a tiny time limit): kept, unless retry
+    rows = run_sweep(["relu:4,5,4"], out=out, time_limit=1e-6)
+    assert not rows[0]["certified"] and rows[0]["interrupted"]
+    assert run_sweep(["relu:4,5,4"], out=out, time_limit=1e-6)[0].get("resumed")
+    assert not run_sweep(["relu:4,5,4"], out=out, time_limit=1e-6,
+                         retry=True)[0].get("resumed")
+
+
+def test_output_that_is_an_input_or_locked_is_refused(tmp_path: Path) -> None:
+    cases = tmp_path / "cases.txt"
+    cases.write_text("product:3\n")
+    r = subprocess.run([sys.executable, "-m", "conslaw_flint", "sweep", str(cases), "--out",
+                        str(cases)], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and "input of this run" in r.stderr
+    assert cases.read_text() == "product:3\n"
+    import fcntl
+
+    out = tmp_path / "locked.jsonl"
+    with open(out, "a") as fh:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+        r = subprocess.run([sys.executable, "-m", "conslaw_flint", "sweep", str(cases), "--out",
+                            str(out)], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and "another sweep is writing" in r.stderr
+
+
+def test_cases_file_must_be_a_regular_file(tmp_path: Path) -> None:
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    r = subprocess.run([sys.executable, "-m", "conslaw_flint", "sweep", str(fifo), "--out",
+                        str(tmp_path / "o.jsonl")], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2 and "not a regular file" in r.stderr
