@@ -13,7 +13,7 @@ computing, not interpreter start-up nor importing the library.
 Every count is computed to the end: there is no early stop at a known answer and no known
 formula is used; a row is "certified" only when the exact lower and upper bounds met.
 
-The shared case files live in ``../shared/cases`` next to the repository (override with the
+The case files live in ``bench/cases`` (copies of the reference's suites; override with the
 environment variable ``CONSLAW_CASES``).  Their widths are listed from the output side, as the
 reference lists them; counts do not depend on the orientation, and our specifications use the
 reversed list (input side first).
@@ -38,7 +38,8 @@ if str(REPO) not in sys.path:  # run from a checkout without installing
     sys.path.insert(0, str(REPO))
 
 RESULTS = REPO / "bench" / "results"
-SUITES = ("reference", "linear50", "relu50", "linear10_deg2", "relu10_deg2", "scale")
+SUITES = ("reference", "linear50", "relu50", "linear10_deg2", "relu10_deg2", "scale", "scale2",
+          "laws")
 GIB = 1024.0  # MiB
 
 
@@ -48,9 +49,13 @@ class Case:
 
     spec: str
     task: str  # "count" or "laws"
-    degree: int | None = None  # for "laws": homogeneous degree
+    degree: int | None = None  # for "laws": the degree
     ref_seconds: float | None = None  # the reference's time (its early-stop time)
     ref_lower_bound: bool = False  # the reference gave up: its time is a lower bound
+    homogeneous: bool = True  # for "laws": exactly ``degree`` (else degree <= ``degree``)
+    target_seconds: float | None = None  # issue 10's targets (scale2, laws)
+    target_mib: float | None = None
+    refusal_ok: bool = False  # a one-line refusal within target_seconds also meets the target
 
 
 # ---------------------------------------------------------------------------------------------
@@ -75,6 +80,30 @@ REFERENCE: tuple[Case, ...] = (
     Case("relu:2,3,4,3", "laws", 2, 35.3),
 )
 
+#: issue 10's count targets (whole computation in the case's process, exact and certified)
+SCALE2: tuple[Case, ...] = (
+    Case("relu:16,16,16,16", "count", target_seconds=5),
+    Case("relu-bias:16,16,16,16", "count", target_seconds=8),
+    Case("relu:24,24,24,24", "count", target_seconds=60, target_mib=4 * GIB),
+    Case("relu:32,32,32,32", "count", target_seconds=60, target_mib=4 * GIB),
+    Case("relu:8,8,8,8,8,8,8", "count", target_seconds=60, target_mib=4 * GIB),
+    Case("linear:16,16,16,16", "count", target_seconds=15, target_mib=2 * GIB),
+    Case("linear:6,6,6,6,6,6,6,6", "count", target_seconds=30),
+    Case("product:500", "count", target_seconds=2),
+    Case("product:1000", "count", target_seconds=5),
+    Case("random:30,2,3,0", "count", target_seconds=10),
+)
+
+#: issue 10's law targets
+LAWS: tuple[Case, ...] = (
+    Case("relu:8,8,8", "laws", 3, target_seconds=2),
+    Case("relu:5,5,5", "laws", 4, target_seconds=5),
+    Case(str(REPO / "bench" / "models" / "ode10.json"), "laws", 5, homogeneous=False,
+         target_seconds=3),
+    Case("linear:3,4,5", "laws", 6, homogeneous=False, target_seconds=10,
+         target_mib=2 * GIB, refusal_ok=True),
+)
+
 SCALE: tuple[Case, ...] = (
     Case("relu:9,9,9,9,9", "count"),
     Case("linear:8,8,8,8,8", "count"),
@@ -82,11 +111,11 @@ SCALE: tuple[Case, ...] = (
 
 
 def cases_dir() -> Path:
-    """The folder of the shared case files (``CONSLAW_CASES`` overrides the default)."""
+    """The folder of the case files, ``bench/cases`` (``CONSLAW_CASES`` overrides it)."""
     env = os.environ.get("CONSLAW_CASES")
     if env:
         return Path(env)
-    return Path(__file__).resolve().parents[2] / "shared" / "cases"
+    return Path(__file__).resolve().parent / "cases"
 
 
 def spec_of(kind: str, widths: Sequence[int], bias: bool) -> str:
@@ -116,6 +145,10 @@ def suite_cases(suite: str) -> list[Case]:
         return list(REFERENCE)
     if suite == "scale":
         return list(SCALE)
+    if suite == "scale2":
+        return list(SCALE2)
+    if suite == "laws":
+        return list(LAWS)
     return load_cases_file(suite)
 
 
@@ -134,9 +167,18 @@ def _child(case: Case, seed: int, conn: Connection, repeat: int = 1) -> None:
     """Run one case ``repeat`` times and send its row through ``conn`` (in a spawned
     process); ``seconds`` is the fastest run, ``first_seconds`` the first (cold) one."""
     try:
-        from conslaw_flint.certify import count_laws
-        from conslaw_flint.laws import DEFAULT_MAX_UNKNOWNS, polynomial_laws
+        from conslaw_flint.errors import UserError
         from conslaw_flint.models import build_model
+
+        try:  # the layout since issue 13
+            from conslaw_flint.algorithms.certify import count_laws
+            from conslaw_flint.algorithms.laws import DEFAULT_MAX_UNKNOWNS, polynomial_laws
+        except ImportError:  # an older checkout (bench/run.py of another worktree)
+            from conslaw_flint.certify import count_laws  # type: ignore[no-redef]
+            from conslaw_flint.laws import (  # type: ignore[no-redef]
+                DEFAULT_MAX_UNKNOWNS,
+                polynomial_laws,
+            )
 
         row: dict[str, Any] = {}
         times: list[float] = []
@@ -147,8 +189,15 @@ def _child(case: Case, seed: int, conn: Connection, repeat: int = 1) -> None:
                 res = count_laws(model, seed=seed)
             else:
                 assert case.degree is not None
-                lres = polynomial_laws(model, case.degree, homogeneous=True, seed=seed,
-                                       max_unknowns=DEFAULT_MAX_UNKNOWNS)
+                try:
+                    lres = polynomial_laws(model, case.degree, homogeneous=case.homogeneous,
+                                           seed=seed, max_unknowns=DEFAULT_MAX_UNKNOWNS)
+                except UserError as e:
+                    if not case.refusal_ok:
+                        raise
+                    conn.send({"refused": str(e).splitlines()[0], "D": model.D, "d": model.d,
+                               "seconds": time.perf_counter() - t0, "peak_mib": _peak_mib()})
+                    return
             times.append(time.perf_counter() - t0)
         seconds = min(times)
         row["first_seconds"] = times[0]
@@ -234,7 +283,30 @@ def targets(suite: str, rows: list[dict[str, Any]], totals: dict[str, Any]) -> l
         lines = [_scale_ok(rows, "relu:9,9,9,9,9", 20.0),
                  _scale_ok(rows, "linear:8,8,8,8,8", 60.0)]
         return [s for s in lines if s]
+    if suite in ("scale2", "laws"):
+        out = []
+        cases = {c.spec: c for c in suite_cases(suite)}
+        for r in rows:
+            c = cases[r["case"]]
+            assert c.target_seconds is not None
+            ok = "error" not in r and r.get("seconds", 1e9) <= c.target_seconds
+            if c.target_mib is not None:
+                ok = ok and r.get("peak_mib", 1e9) <= c.target_mib
+            if r["task"] == "count":
+                ok = ok and r.get("certified") is True
+            if "refused" in r:
+                ok = ok and c.refusal_ok
+            mem = f", peak <= {c.target_mib / GIB:g} GiB" if c.target_mib is not None else ""
+            how = "refused at once or finishes" if c.refusal_ok else (
+                "certified" if r["task"] == "count" else "finishes")
+            out.append(f"{_short(r['case'])} {how} <= {c.target_seconds:g} s{mem}: "
+                       f"{verdict(ok)}")
+        return out
     return []
+
+
+def _short(spec: str) -> str:
+    return spec if len(spec) <= 40 else "..." + spec[-37:]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -244,6 +316,8 @@ def targets(suite: str, rows: list[dict[str, Any]], totals: dict[str, Any]) -> l
 def _fmt_laws(row: dict[str, Any]) -> str:
     if "error" in row:
         return "error"
+    if "refused" in row:
+        return "refused"
     if row["task"] == "count" and not row.get("certified"):
         return f"{row['laws_lower']}..{row['laws_upper']}"
     return str(row["laws"])
@@ -252,6 +326,8 @@ def _fmt_laws(row: dict[str, Any]) -> str:
 def _fmt_cert(row: dict[str, Any]) -> str:
     if "error" in row:
         return "ERROR"
+    if "refused" in row:
+        return "n/a"
     if row["task"] != "count":
         return "n/a"
     return "yes" if row.get("certified") else "NO"
@@ -266,7 +342,7 @@ def format_table(suite: str, rows: list[dict[str, Any]], totals: dict[str, Any])
     table = [head]
     for r in rows:
         task = r["task"] if r["task"] == "count" else f"laws deg {r['degree']}"
-        line = [r["case"], task, str(r.get("D", "-")), str(r.get("d", "-")), _fmt_laws(r),
+        line = [_short(r["case"]), task, str(r.get("D", "-")), str(r.get("d", "-")), _fmt_laws(r),
                 _fmt_cert(r),
                 f"{r['seconds']:.3f}" if "seconds" in r else "-",
                 f"{r['peak_mib']:.0f}" if "peak_mib" in r else "-"]
