@@ -45,7 +45,7 @@ from fractions import Fraction
 import numpy as np
 from numpy.random import default_rng
 
-from ..core import budget, linalg
+from ..core import budget, linalg, progress
 from ..core.fields import FieldFamily
 from ..core.polynomials import Monomial, from_terms, mono_degree, mono_mul, monomial
 from ..core.runtime import gc_paused
@@ -424,6 +424,8 @@ def _polynomial_laws(model: Model, degree: int, homogeneous: bool, seed: int,
         still: list[int] = []
         lifted: dict[int, list[SparsePoly]] = {}
         kernels: dict[int, tuple[np.ndarray, list[int]]] = {}
+        bar_cm = progress.task(f"law blocks (prime {attempts})", len(pending))
+        bar = bar_cm.__enter__()
         psize = sizes[pending]
         # single unknowns, all at once: a single unknown is a candidate law only if every
         # sampled row vanishes on it
@@ -435,6 +437,7 @@ def _polynomial_laws(model: Model, degree: int, homogeneous: bool, seed: int,
                 S1 = samples.block_matrix(unk.idx[order[starts[part]]], 1 + extra_rows)
                 for b in part[~S1.any(axis=0)].tolist():
                     kernels[b] = (np.ones((1, 1), dtype=np.int64), [0])
+                bar.update(len(part))
         # small blocks: every block of one width in one vectorised rank check; those of full
         # column rank (modulo p) have no law
         for w in np.unique(psize[(psize > 1) & (psize <= 32)]).tolist():
@@ -451,6 +454,7 @@ def _polynomial_laws(model: Model, degree: int, homogeneous: bool, seed: int,
                 for t in np.flatnonzero(~full).tolist():
                     basis, _, free = linalg.kernel_mod(stack[t], p)
                     kernels[int(part[t])] = (basis, free)
+                bar.update(len(part))
         # larger blocks: one sampled matrix and one kernel each (n + 12 rows spread over
         # many points reach the rank with high probability; when they do not, a candidate
         # fails its exact check and the next round samples more)
@@ -461,6 +465,8 @@ def _polynomial_laws(model: Model, degree: int, homogeneous: bool, seed: int,
                                      n + 8 + extra_rows)
             basis, _, free = linalg.kernel_mod(S, p)
             kernels[b] = (basis, free)
+            bar.update(1)
+        bar_cm.__exit__(None, None, None)
         for b, (basis, free) in kernels.items():
             if not free:
                 continue

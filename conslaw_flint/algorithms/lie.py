@@ -33,6 +33,7 @@ import numpy as np
 
 from ..core import budget, linalg
 from ..core.fields import FieldFamily, interaction_graph
+from ..core.progress import task as progress_task
 from ..core.tables import ModTable
 from ..errors import TimeUp
 from ..results import LieResult, Word, gram_word, is_gram
@@ -304,6 +305,7 @@ def lie_closure(family: FieldFamily, seed: int = 0, cap: int | None = None,
         reached so far (``stopped == "time"``); so does Ctrl-C / SIGTERM (``"interrupted"``).
     """
     t_start = time.monotonic()
+    say = progress
     rng = random.Random(seed)
     D = family.D
     p = prime if prime is not None else family.random_prime(rng)
@@ -372,8 +374,8 @@ def lie_closure(family: FieldFamily, seed: int = 0, cap: int | None = None,
                     frame.add(i, dense[t], family.support(i), family.depends(i))
         stats["candidates"].append(int(d_used if G is not None else pos))
         level_ranks = [ech.rank]
-        if progress:
-            progress(f"level 1: rank {ech.rank}")
+        if say:
+            say(f"level 1: rank {ech.rank}")
         new_idx = list(range(len(frame.words)))
         stopped = "cap" if ech.rank >= limit else "closed"
         while ech.rank < limit and new_idx:
@@ -403,7 +405,10 @@ def lie_closure(family: FieldFamily, seed: int = 0, cap: int | None = None,
             by_b: dict[int, list[int]] = {}
             for a, b in pairs:
                 by_b.setdefault(b, []).append(a)
+            bar_cm = progress_task(f"Lie closure level {level}", len(by_b))
+            bar = bar_cm.__enter__()
             for b, as_ in by_b.items():
+                bar.update(1)
                 if ech.rank >= limit:
                     break
                 if budget.current().expired():
@@ -423,9 +428,10 @@ def lie_closure(family: FieldFamily, seed: int = 0, cap: int | None = None,
                         sup, dep = _bracket_support(frame, a, b)
                         frame.add(w, vals[t], sup, dep)
                         added.append(len(frame.words) - 1)
+            bar_cm.__exit__(None, None, None)
             level_ranks.append(ech.rank)
-            if progress:
-                progress(f"level {level}: rank {ech.rank}")
+            if say:
+                say(f"level {level}: rank {ech.rank}")
             if stopped == "time":
                 break
             new_idx = added

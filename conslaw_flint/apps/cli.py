@@ -364,6 +364,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        if _progress(args) is not None:  # a terminal, not --quiet/--json: bars for long steps
+            from ..core.progress import TqdmReporter, reporting
+
+            with reporting(TqdmReporter()):
+                return int(args.func(args))
         return int(args.func(args))
     except UserError as e:
         if getattr(args, "debug", False):
