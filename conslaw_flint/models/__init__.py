@@ -44,6 +44,30 @@ from .maps import fields_model, poly_model, random_model
 from .model import CONVENTION, Model, ModelError
 from .networks import MAX_PARAMETERS, network_model, parse_widths, product_model
 
+
+def _from_map(components: Any, names: Sequence[str] | None = None,
+              parameters: Sequence[str] | None = None) -> Model:
+    """A model phi = (components): strings, SymPy expressions or FLINT polynomials, in the
+    variables ``names`` (default: the variables that occur, in natural order); ``parameters``
+    are held constant."""
+    from .objects import model_from_map
+
+    return model_from_map(components, names, parameters)
+
+
+def _from_fields(fields: Any, names: Sequence[str] | None = None,
+                 parameters: Sequence[str] | None = None) -> Model:
+    """A model of general vector fields: a list of fields, each a list of D components
+    (strings, SymPy expressions, FLINT polynomials), one SymPy Matrix per field, or a dict
+    {state: right-hand side} (one ODE field); ``parameters`` are held constant."""
+    from .objects import model_from_fields
+
+    return model_from_fields(fields, names, parameters)
+
+
+Model.from_map = staticmethod(_from_map)  # type: ignore[attr-defined]
+Model.from_fields = staticmethod(_from_fields)  # type: ignore[attr-defined]
+
 KINDS = ("linear", "relu", "relu-bias", "product", "poly", "fields", "random", "attention",
          "softmax", "conv", "dag", "ode", "hamiltonian")
 

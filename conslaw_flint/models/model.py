@@ -14,7 +14,6 @@ of generators, and how it was specified, so that a certificate can rebuild it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -116,25 +115,8 @@ class Model:
         what = "map" if self.is_gradient else "fields"
         return f"Model({self.spec!r}: D = {self.D}, d = {self.d}, {what})"
 
-    # -- constructors from Python objects (see conslaw_flint.models.objects) -----------------
-
-    @staticmethod
-    def from_map(components: Any, names: Sequence[str] | None = None,
-                 parameters: Sequence[str] | None = None) -> Model:
-        """A model phi = (components): strings, SymPy expressions or FLINT polynomials, in
-        the variables ``names`` (default: the variables that occur, sorted)."""
-        from .objects import model_from_map
-
-        return model_from_map(components, names, parameters)
-
-    @staticmethod
-    def from_fields(fields: Any, names: Sequence[str] | None = None,
-                    parameters: Sequence[str] | None = None) -> Model:
-        """A model of general vector fields: a list of fields, each a list of D components
-        (strings, SymPy expressions, FLINT polynomials), or one SymPy Matrix per field."""
-        from .objects import model_from_fields
-
-        return model_from_fields(fields, names, parameters)
+    # from_map / from_fields: constructors from Python objects, attached by
+    # conslaw_flint.models (they need the builders, which sit above this data type)
 
 
 __all__ = ["CONVENTION", "Model", "ModelError"]
