@@ -724,9 +724,12 @@ def stale_files(out: str, files: dict[str, str]) -> list[tuple[str, str]]:
         if not os.path.isfile(path):
             stale.append((name, "missing"))
             continue
-        with open(path, "rb") as fh:
-            if fh.read() != text.encode("utf-8"):
-                stale.append((name, "differs"))
+        try:
+            with open(path, "rb") as fh:
+                if fh.read(len(text.encode("utf-8")) + 1) != text.encode("utf-8"):
+                    stale.append((name, "differs"))
+        except OSError as e:
+            stale.append((name, f"unreadable: {e.strerror or e}"))
     if os.path.isdir(out):
         for name in sorted(os.listdir(out)):
             if name.endswith(".md") and name not in files:
@@ -734,14 +737,29 @@ def stale_files(out: str, files: dict[str, str]) -> list[tuple[str, str]]:
     return stale
 
 
-def write(out: str, files: dict[str, str]) -> list[str]:
-    """Write the pages into ``out`` (created if missing); returns the paths written."""
+def check_theory_out(out: str) -> None:
+    """Refuse a pages folder that cannot be used, before the (minute-long) regeneration."""
+    if not isinstance(out, str) or not out.strip():
+        raise UserError("the theory folder name is empty; give a folder, e.g. --out theory")
     if os.path.exists(out) and not os.path.isdir(out):
         raise UserError(f"cannot write theory pages to {out!r}: it is a file; give a folder")
     parent = os.path.dirname(os.path.abspath(out))
     if not os.path.isdir(parent):
         raise UserError(f"cannot create {out!r}: folder {parent!r} does not exist")
-    os.makedirs(out, exist_ok=True)
+    target = out if os.path.isdir(out) else parent
+    if not os.access(target, os.W_OK | os.X_OK):
+        raise UserError(f"cannot write theory pages to {out!r}: {target!r} is not writable")
+
+
+def write(out: str, files: dict[str, str]) -> list[str]:
+    """Write the pages into ``out`` (created if missing); returns the paths written.
+    Raises :class:`UserError` (one line) for an empty name, a file, a missing parent folder
+    or a folder that cannot be written -- checked before anything is written."""
+    check_theory_out(out)
+    try:
+        os.makedirs(out, exist_ok=True)
+    except OSError as e:
+        raise UserError(f"cannot create {out!r}: {e.strerror or e}") from None
     paths = []
     for name, text in files.items():
         path = os.path.join(out, name)
@@ -756,8 +774,12 @@ def cmd_theory(args: argparse.Namespace) -> int:
     if not (args.quiet or args.json) and sys.stderr.isatty():
         def say(msg: str) -> None:
             print(f"... {msg}", file=sys.stderr, flush=True)
-    files = generate(progress=say)
     out = args.out
+    if not args.check:
+        check_theory_out(out)
+    elif not isinstance(out, str) or not out.strip():
+        raise UserError("the theory folder name is empty; give a folder, e.g. --out theory")
+    files = generate(progress=say)
     if args.check:
         stale = stale_files(out, files)
         if args.json:

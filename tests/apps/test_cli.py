@@ -120,3 +120,39 @@ def test_non_ascii_variable_names(capsys, tmp_path) -> None:  # noqa: ANN001
     f.write_text(json.dumps({"map": ["é*b"], "variables": ["é", "b"]}), encoding="utf-8")
     code, out, err = run(capsys, "laws", str(f), "--degree", "2")
     assert code == 0 and "é^2 - b^2" in out and err == ""
+
+
+def test_output_name_too_long_and_outputs_checked_first(tmp_path, monkeypatch) -> None:  # noqa: ANN001
+    """A certificate name longer than the file system allows is refused before the count
+    (issue 15), in one line, with nothing written."""
+    import subprocess
+    import sys
+
+    monkeypatch.chdir(tmp_path)
+    name = "a" * 300 + ".json"
+    r = subprocess.run([sys.executable, "-m", "conslaw_flint", "count", "product:3",
+                        "--certificate", name], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2 and "longer than" in r.stderr and r.stderr.count("\n") == 1
+    assert not r.stdout and list(tmp_path.iterdir()) == []
+
+
+def test_sigterm_prints_the_bounds_proven_so_far(tmp_path) -> None:  # noqa: ANN001
+    """SIGTERM (what cluster schedulers send) is handled like Ctrl-C: the count prints the
+    bounds proven so far and exits 130 (issue 9)."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    proc = subprocess.Popen([sys.executable, "-m", "conslaw_flint", "count", "random:20,3,4",
+                             "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    time.sleep(4)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    import json
+
+    row = json.loads(out)
+    assert row["interrupted"] and row["stopped_by"] == "signal"
+    assert 0 <= row["laws_lower"] <= row["laws_upper"] <= row["D"]

@@ -221,6 +221,11 @@ FILES: dict[str, Callable[[Path], None]] = {
     "deep.cert.json": _deep(100_000),
     "latin1.cert.json": _write_bytes(b'{"model": "\xe9"}'),
     "oversized.cert.json": _sparse(50_000_002),
+    # inputs that outputs must not overwrite, and files that are not regular files
+    "m.json": _write_json({"map": ["x1*x2"]}),
+    "cases.txt": _write_text("product:3\n"),
+    "fifo": lambda p: os.mkfifo(p),
+    "fifo.json": lambda p: os.mkfifo(p),
 }
 #: names that must not exist (the "missing file" rows)
 MISSING = {"missing.json", "missing.toml", "missing.cert.json"}
