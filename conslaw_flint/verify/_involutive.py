@@ -33,8 +33,11 @@ Field = dict[int, Any]
 class Frame:
     """The exact fields of the frame words and the identities of the involutivity check."""
 
-    def __init__(self, gens: Generators, table: WordTable, words: Sequence[int]) -> None:
+    def __init__(self, gens: Generators, table: WordTable, words: Sequence[int],
+                 point: Sequence[Any] | None = None) -> None:
+        """``point``: the exact point (elements of QQ), needed by Gram words only."""
         self.gens, self.table = gens, table
+        self.point = point
         self.K = alg.QQ
         variables: set[int] = set()
         for i in range(gens.d):
@@ -69,11 +72,29 @@ class Frame:
             i = self.table.generator(w)
             if i is not None:
                 got = self.generator(i)
+            elif self.table.gram(w) is not None:
+                got = self.gram(self.table.gram(w))
             else:
                 a, b = self.table.nodes[w]
                 got = self.bracket(self.field(a), self.field(b))
             self._words[w] = got
         return got
+
+    def gram(self, j: int) -> Field:
+        """G_j = sum_i X_i,j(x0) X_i with the exact coefficients X_i,j(x0)."""
+        if self.point is None:
+            raise CertificateError("a Gram word needs the point")
+        parts: dict[int, list[Any]] = {}
+        for i, c in self.gens.column_at(j, self.K, self.point).items():
+            for k, comp in self.generator(i).items():
+                charge(len(comp) * 8 + 8, "a Gram field")
+                parts.setdefault(k, []).append(comp.mul_ground(c))
+        out: Field = {}
+        for k, ps in parts.items():
+            c = alg.psum(ps, self.R, "a Gram field")
+            if c:
+                out[k] = c
+        return out
 
     def bracket(self, X: Field, Y: Field) -> Field:
         """[X, Y]_k = sum_j X_j d_j Y_k - Y_j d_j X_k."""

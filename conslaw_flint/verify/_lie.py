@@ -1,12 +1,17 @@
 """Lie bracket words and their values at the point.
 
-A word is a generator index ``i`` or a pair ``[w1, w2]`` (the bracket [w1, w2] =
-d(w2)·w1 - d(w1)·w2).  Words are hash-consed into a :class:`WordTable` (equal sub-words get
-one id), so memo tables never hash deep tuples.
+A word is a generator index ``i``, a pair ``[w1, w2]`` (the bracket [w1, w2] = d(w2)·w1 -
+d(w1)·w2), or a Gram word ``{"gram": j}``: the field G_j = sum_i X_i,j(x0) X_i, a combination
+of the generators with the constant coefficients X_i,j(x0) (column j of the Jacobian J at the
+point x0), so an element of V; its value at x0 is column j of J^T J. Words are hash-consed into
+a :class:`WordTable` (equal sub-words get one id), so memo tables never hash deep tuples.
 
 Values at the point (:class:`Values`), over K = GF(p) or QQ, in three tiers:
 
-1. a generator: its SymPy components (:meth:`Generators.component`) evaluated at the point;
+1. a generator: its SymPy components (:meth:`Generators.component`) evaluated at the point; a
+   Gram word: sum_i X_i,j(x0) X_i,k(x0), from the columns j and k of J
+   (:meth:`Generators.column_at`), and its derivatives and jets as the same combination of
+   the generators' ones;
 2. a bracket [u, v]: ``[u, v]_k(x0) = sum_j u_j(x0) d_j v_k(x0) - v_j(x0) d_j u_k(x0)``, so
    it needs the values of u and v and their first derivatives at the point; for a generator
    those are SymPy derivatives of its components, evaluated (words of depth <= 2 never need
@@ -40,10 +45,16 @@ __all__ = ["MAX_WORD_DEPTH", "Values", "WordTable", "check_jet_costs", "estimate
 
 
 class WordTable:
-    """Hash-consed words: ``node(w)`` is ``(i,)`` for generator i or ``(a, b)`` for [a, b]."""
+    """Hash-consed words: ``nodes[w]`` is ``(-1, i)`` for generator i, ``(-2, j)`` for the
+    Gram word of column j, or ``(a, b)`` for [a, b].
 
-    def __init__(self, d: int) -> None:
+    ``column`` (set by the checker once the model is read, :meth:`Generators.column`) gives
+    the generators of a Gram word."""
+
+    def __init__(self, d: int, D: int | None = None) -> None:
         self.d = d
+        self.D = D
+        self.column: Any = None
         self.nodes: list[tuple[int, ...]] = []
         self.depth: list[int] = []
         self._ids: dict[tuple[int, ...], int] = {}
@@ -59,7 +70,7 @@ class WordTable:
         return w
 
     def parse(self, x: Any, level: int = 1) -> int:
-        """The id of a word given as JSON (``i`` or ``[w1, w2]``)."""
+        """The id of a word given as JSON (``i``, ``[w1, w2]`` or ``{"gram": j}``)."""
         if level > MAX_WORD_DEPTH:
             raise CertificateError(f"a Lie word is nested deeper than {MAX_WORD_DEPTH} levels")
         if type(x) is int:
@@ -71,13 +82,26 @@ class WordTable:
             a = self.parse(x[0], level + 1)
             b = self.parse(x[1], level + 1)
             return self._intern((a, b), max(self.depth[a], self.depth[b]) + 1)
-        raise CertificateError(f"a Lie word must be a generator index or a pair [w1, w2], "
-                               f"not {what(x)}")
+        if type(x) is dict and self.D is not None:
+            if list(x) != ["gram"] or type(x["gram"]) is not int:
+                raise CertificateError('a Gram word must be {"gram": j} with an integer j')
+            j = x["gram"]
+            if not 0 <= j < self.D:
+                raise CertificateError(f"Gram column {brief(j)} in a Lie word is out of range "
+                                       f"[0, {self.D})")
+            return self._intern((-2, j), 1)
+        raise CertificateError(f"a Lie word must be a generator index, a pair [w1, w2] or "
+                               f'{{"gram": j}}, not {what(x)}')
 
     def generator(self, w: int) -> int | None:
         """The generator index of a one-letter word, else None."""
         key = self.nodes[w]
         return key[1] if key[0] == -1 else None
+
+    def gram(self, w: int) -> int | None:
+        """The column j of a Gram word, else None."""
+        key = self.nodes[w]
+        return key[1] if key[0] == -2 else None
 
     def leaves(self, w: int) -> frozenset[int]:
         """The generators of the word."""
@@ -85,6 +109,7 @@ class WordTable:
         if got is None:
             key = self.nodes[w]
             got = (frozenset((key[1],)) if key[0] == -1
+                   else frozenset(self.column(key[1])) if key[0] == -2
                    else self.leaves(key[0]) | self.leaves(key[1]))
             self._leaves[w] = got
         return got
@@ -95,10 +120,21 @@ def estimate_jets(table: WordTable, w: int, gens: Generators, N: int
     """(jet order, variables, estimated units) of the Taylor jets that the value of word
     ``w`` needs, in a jet ring with N generators; (0, 0, 0) for depth <= 2 (no jets).
 
-    A jet of order s of a field of degree g in n variables has at most C(n + t, t) terms,
-    t = min(s, g) (the degree of a bracket is at most the sum of its parts' minus one); a
-    generator's jet costs its terms times that, a bracket's jet the product of its parts'
-    sizes times the number of components squared.
+    T(x, s), a bound on the number of terms of the jet of order s of x (all components):
+
+    * a generator with e derivative terms (terms of its components), each in at most v
+      variables, of degree g: e * C(v + t, t), t = min(s, g) (the Taylor expansion of a
+      monomial in v variables up to order t has at most C(v + t, t) terms);
+    * a Gram word: the sum over its generators;
+    * a bracket [a, b] (degree at most deg a + deg b - 1): [a, b]_k = sum_j a_j d_j b_k -
+      b_j d_j a_k takes at most T(a, s) T(b, s + 1) + T(b, s) T(a, s + 1) term products, and
+      at most c^2 S(a, s) S(b, s + 1) + c^2 S(b, s) S(a, s + 1) with S(x, s) = C(n + t, t),
+      t = min(s, deg x), the terms of one component in n variables (c components);
+
+    and every T(x, s) is at most c S(x, s).
+
+    The cost of a bracket's jet is twice its number of products, times (N + 16) units a
+    product term; a generator's jet costs its terms times (N + 16).
     """
     k = table.depth[w]
     if k < 3:
@@ -109,7 +145,9 @@ def estimate_jets(table: WordTable, w: int, gens: Generators, N: int
         variables |= gens.variables(i)
         comps |= set(gens.support(i))
     n, c = len(variables), max(len(comps), 1)
+    cap = 10**30
     degree: dict[int, int] = {}
+    terms: dict[tuple[int, int], int] = {}
 
     def deg(x: int) -> int:
         got = degree.get(x)
@@ -117,38 +155,49 @@ def estimate_jets(table: WordTable, w: int, gens: Generators, N: int
             i = table.generator(x)
             if i is not None:
                 got = gens.degree(i)
+            elif table.gram(x) is not None:
+                got = max((gens.degree(g) for g in table.leaves(x)), default=0)
             else:
                 a, b = table.nodes[x]
                 got = max(deg(a) + deg(b) - 1, 0)
             degree[x] = got
         return got
 
-    def size(x: int, s: int) -> int:
-        t = min(s, deg(x))
+    def gen_terms(i: int, s: int) -> int:
+        e, v = gens.derivative_terms(i)
+        t = min(s, int(gens.degree(i)))
+        return e * comb_capped(v + t, t)
+
+    def S(x: int, s: int) -> int:
+        t = min(s, int(deg(x)))
         return comb_capped(n + t, t)
 
-    seen: set[tuple[int, int]] = set()
     total = 0
 
-    def need(x: int, s: int) -> None:
+    def T(x: int, s: int) -> int:
+        """Terms of the jet of order s of x; charges the cost of computing it once."""
         nonlocal total
-        if (x, s) in seen or total > 10**30:
-            return
-        seen.add((x, s))
+        got = terms.get((x, s))
+        if got is not None:
+            return got
         i = table.generator(x)
-        if i is not None:
-            total += (gens.n_terms(i) * max(len(gens.support(i)), 1) * size(x, s)
-                      * (N + 16))
-            return
-        a, b = table.nodes[x]
-        total += 2 * c * c * size(a, s + 1) * size(b, s + 1) * (N + 16)
-        need(a, s + 1)
-        need(b, s + 1)
+        if i is not None or table.gram(x) is not None:
+            got = sum(gen_terms(g, s) for g in ((i,) if i is not None else table.leaves(x)))
+            total += got * (N + 16)
+        else:
+            a, b = table.nodes[x]
+            products = min(T(a, s) * T(b, s + 1) + T(b, s) * T(a, s + 1),
+                           c * c * (S(a, s) * S(b, s + 1) + S(b, s) * S(a, s + 1)))
+            total = min(total + 2 * products * (N + 16), cap)
+            got = products
+        got = min(got, c * S(x, s), cap)
+        terms[(x, s)] = got
+        return got
 
     a, b = table.nodes[w]
     for x in (a, b):
-        if table.generator(x) is None:
-            need(x, 1)
+        if table.generator(x) is None and table.gram(x) is None:
+            T(x, 1)
     return k - 1, n, total
 
 
@@ -163,6 +212,7 @@ class _Jets:
         self.R = alg.ring_of(len(self.V), self.K)
         self.pos = {v: n for n, v in enumerate(self.V)}
         self.memo: dict[tuple[int, int], dict[int, list[Any]]] = {}
+        self.taylor: dict[tuple[int, int, int], list[Any]] = {}
         self.vars: dict[tuple[int, int, int], frozenset[int]] = {}
 
     def jet(self, w: int, s: int) -> dict[int, list[Any]]:
@@ -185,6 +235,8 @@ class _Jets:
                     parts = self._taylor(i, k, s)
                     if any(parts):
                         got[k] = parts
+            elif table.gram(w) is not None:
+                got = self._gram(table.gram(w), s)
             else:
                 a, b = table.nodes[w]
                 got = self._bracket(a, b, s)
@@ -193,9 +245,35 @@ class _Jets:
         self.memo[(w, s)] = got
         return got
 
+    def _gram(self, j: int, s: int) -> dict[int, list[Any]]:
+        """Jet of order s of the Gram word G_j = sum_i c_i X_i: the same combination of the
+        generators' jets."""
+        acc: dict[int, list[list[Any]]] = {}
+        for i, c in self.values.gram_coefficients(j).items():
+            for k in self.values.gens.support(i):
+                parts = self._taylor(i, k, s)
+                slot = acc.setdefault(k, [[] for _ in range(s + 1)])
+                for deg, part in enumerate(parts):
+                    if part:
+                        charge(len(part) * 8 + 8, "a Gram jet")
+                        slot[deg].append(part.mul_ground(c))
+        out = {}
+        for k, slot in acc.items():
+            parts = [alg.psum(ps, self.R, "a Gram jet") for ps in slot]
+            if any(parts):
+                out[k] = parts
+        return out
+
     def _taylor(self, i: int, k: int, s: int) -> list[Any]:
         """Taylor expansion at the point of component k of generator i, up to degree s:
         sum over multi-indices a, |a| <= s, of (d^a f)(x0) / a! * y^a (SymPy derivatives)."""
+        got = self.taylor.get((i, k, s))
+        if got is None:
+            got = self._taylor_new(i, k, s)
+            self.taylor[(i, k, s)] = got
+        return got
+
+    def _taylor_new(self, i: int, k: int, s: int) -> list[Any]:
         K, R = self.K, self.R
         vals = self.values
         f, Vc = vals.gens.component(i, k, K)
@@ -308,6 +386,8 @@ class Values:
         self._value: dict[tuple[int, int], Any] = {}
         self._grad: dict[tuple[int, int], dict[int, Any]] = {}
         self._supp: dict[int, frozenset[int]] = {}
+        self._columns: dict[int, dict[int, Any]] = {}
+        self._gen_grad: dict[tuple[int, int], dict[int, Any]] = {}
         self._jets: _Jets | None = None
         self.jet_vars: Sequence[int] = ()
 
@@ -318,10 +398,32 @@ class Values:
             i = self.table.generator(w)
             if i is not None:
                 got = frozenset(self.gens.support(i))
+            elif self.table.gram(w) is not None:
+                out: set[int] = set()
+                for g in self.table.leaves(w):
+                    out.update(self.gens.support(g))
+                got = frozenset(out)
             else:
                 a, b = self.table.nodes[w]
                 got = self.support(a) | self.support(b)
             self._supp[w] = got
+        return got
+
+    def gram_coefficients(self, j: int) -> dict[int, Any]:
+        """{i: X_i,j(x0)}: the coefficients of the Gram word G_j (column j of J at the
+        point, zeros omitted)."""
+        got = self._columns.get(j)
+        if got is None:
+            got = self.gens.column_at(j, self.K, self.point)
+            self._columns[j] = got
+        return got
+
+    def _generator_gradient(self, i: int, k: int) -> dict[int, Any]:
+        got = self._gen_grad.get((i, k))
+        if got is None:
+            f, V = self.gens.component(i, k, self.K)
+            got = alg.gradient_at(f, V, self.point, self.xwords) if f else {}
+            self._gen_grad[(i, k)] = got
         return got
 
     def value(self, w: int, k: int) -> Any:
@@ -338,6 +440,18 @@ class Values:
             if i is not None:
                 f, V = self.gens.component(i, k, K)
                 got = alg.evaluate(f, V, self.point, self.xwords) if f else K.zero
+            elif self.table.gram(w) is not None:
+                # (J^T J)_{jk} = sum_i X_i,j(x0) X_i,k(x0)
+                cj = self.gram_coefficients(self.table.gram(w))
+                ck = self.gram_coefficients(k)
+                if len(ck) < len(cj):
+                    cj, ck = ck, cj
+                charge(len(cj) * (16 + 4 * self.xwords ** 2) + 16, "a Gram value")
+                got = K.zero
+                for g, c in cj.items():
+                    x = ck.get(g)
+                    if x:
+                        got += c * x
             else:
                 a, b = self.table.nodes[w]
                 gb = self.gradient(b, k)
@@ -367,8 +481,17 @@ class Values:
         else:
             i = self.table.generator(w)
             if i is not None:
-                f, V = self.gens.component(i, k, self.K)
-                got = alg.gradient_at(f, V, self.point, self.xwords) if f else {}
+                got = self._generator_gradient(i, k)
+            elif self.table.gram(w) is not None:
+                acc: dict[int, Any] = {}
+                for g, c in self.gram_coefficients(self.table.gram(w)).items():
+                    if k in self.gens.support(g):
+                        grad = self._generator_gradient(g, k)
+                        charge(len(grad) * (16 + 4 * self.xwords ** 2) + 16,
+                               "a Gram gradient")
+                        for v, x in grad.items():
+                            acc[v] = acc.get(v, self.K.zero) + c * x
+                got = {v: x for v, x in acc.items() if x}
             else:
                 if self._jets is None:
                     self._jets = _Jets(self, self.jet_vars)

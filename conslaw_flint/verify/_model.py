@@ -326,7 +326,7 @@ class Generators:
             else:
                 got = max((sum(e for _, e in m) for t in self._fields[i].values()
                            for m, _ in t), default=0)
-            got = max(got, 0)
+            got = max(int(got), 0)
             self._degree[i] = got
         return got
 
@@ -335,6 +335,22 @@ class Generators:
         if self.gradient:
             return len(self._field_terms[i])
         return sum(len(t) for t in self._fields[i].values())
+
+    def derivative_terms(self, i: int) -> tuple[int, int]:
+        """(e, v): a bound e on the number of terms of all components of X_i and the largest
+        number v of variables in one of them (for a gradient, a term of phi_i in u variables
+        gives at most u terms of the components, each in at most u variables)."""
+        if self.gradient:
+            idx = self._field_terms[i]
+            if not len(idx):
+                return 0, 0
+            sizes = self.e_start[idx + 1] - self.e_start[idx]
+            return int(sizes.sum()), int(sizes.max())
+        e = v = 0
+        for terms in self._fields[i].values():
+            e += len(terms)
+            v = max(v, max((len(m) for m, _ in terms), default=0))
+        return e, v
 
     def component(self, i: int, k: int, K: Any) -> tuple[Any, tuple[int, ...]]:
         """(X_i component k as a SymPy polynomial over K, its variables V)."""
@@ -360,6 +376,63 @@ class Generators:
              "the generators' components")
         self._components[key] = got
         return got
+
+    # -- columns of the Jacobian (Gram words) ----------------------------------------------
+
+    def column(self, j: int) -> tuple[int, ...]:
+        """The generators i whose field X_i may have a non-zero component along x_j
+        (increasing): the structural support of column j of the Jacobian J (d x D, row i =
+        X_i).  Built for every j at once, the first time."""
+        if not hasattr(self, "_columns"):
+            cols: dict[int, list[int]] = {}
+            if self.gradient:
+                charge(len(self.e_var) * 12 + 100, "the Jacobian's columns")
+                pairs = np.unique(self.e_var * self.d + self.t_field[self.e_term])
+                for c in pairs.tolist():
+                    cols.setdefault(c // self.d, []).append(c % self.d)
+            else:
+                for i, comps in enumerate(self._fields):
+                    charge(len(comps) * 8 + 16, "the Jacobian's columns")
+                    for k in comps:
+                        cols.setdefault(k, []).append(i)
+            hold(sum(len(v) for v in cols.values()) * 40 + 100, "the Jacobian's columns")
+            self._columns = {k: tuple(sorted(v)) for k, v in cols.items()}
+        return self._columns.get(j, ())
+
+    def column_at(self, j: int, K: Any, point: Sequence[Any]) -> dict[int, Any]:
+        """{i: X_i,j(point)}, the non-zero entries of column j of the Jacobian J at the point,
+        in the domain K (``point`` holds the coordinates as elements of K, all non-zero).
+
+        For a gradient model X_i,j = d phi_i / dx_j, so each term c x^a of phi_i with a_j >= 1
+        contributes c a_j x^a / x_j, read from the potentials' table."""
+        out: dict[int, Any] = {}
+        if self.gradient:
+            if not hasattr(self, "_by_var"):
+                charge(len(self.e_var) * 4 + 100, "the Jacobian's columns")
+                order = np.argsort(self.e_var, kind="stable")
+                self._by_var = (order, np.searchsorted(self.e_var[order],
+                                                       np.arange(self.D + 1)))
+            order, starts = self._by_var
+            entries = order[starts[j]:starts[j + 1]].tolist()
+            es, ev, ee, coefs = self._es, self._ev, self._ee, self.coefs
+            tf = self.t_field
+            charge(len(entries) * 400 + 100, f"column {j + 1} of the Jacobian")
+            xj_inv = K.one / point[j]
+            for n in entries:
+                t = int(self.e_term[n])
+                val = alg.coerce(K, coefs[t]) * K(int(self.e_exp[n])) * xj_inv
+                for a in range(es[t], es[t + 1]):
+                    val *= point[ev[a]] ** ee[a]
+                i = int(tf[t])
+                out[i] = out.get(i, K.zero) + val
+        else:
+            for i in self.column(j):
+                charge(400, f"column {j + 1} of the Jacobian")
+                f, V = self.component(i, j, K)
+                if f:
+                    out[i] = alg.evaluate(f, V, point)
+        hold(len(out) * 120 + 100, "the Jacobian's columns")
+        return {i: v for i, v in out.items() if v}
 
     def field_in(self, i: int, V: Sequence[int], K: Any) -> dict[int, Any]:
         """X_i as {component: SymPy polynomial} in the ring of the variables ``V`` (which must

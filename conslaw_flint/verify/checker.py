@@ -18,7 +18,9 @@ imports the solver's algorithms, tables, linear algebra or results.
 **What a verified certificate proves** (design.md §4), with K* the generic dimension of the Lie
 trace and N = D - K* the number of independent laws near a generic point:
 
-* ``lie``: the r named bracket words are elements of Lie(V); the r x r minor of their values at
+* ``lie``: the r named bracket words are elements of Lie(V) (a word is a generator, a bracket
+  of words, or a Gram word ``{"gram": j}`` = sum_i X_i,j(point) X_i, a constant combination of
+  the generators); the r x r minor of their values at
   the integer point on the pivot columns is non-zero modulo p, so it is a non-zero rational
   (values are images under the ring map Z_(p) -> F_p), hence dim Lie(V)(point) >= r and
   K* >= r: ``lie_rank_lower = r`` and ``laws_upper = D - r``.
@@ -409,7 +411,7 @@ def _verify(data: Any, check_digest: bool, rational: bool, checks: list[str]) ->
 
     # -- the structure of every block, before any mathematics ------------------------------
     r, raw_words, lie_pivots = _lie(data["lie"], D, d)
-    table = WordTable(d)
+    table = WordTable(d, D)
     words = [table.parse(w) for w in raw_words]
     if len(set(words)) != len(words):
         raise CertificateError("lie.words lists the same word twice")
@@ -444,6 +446,7 @@ def _verify(data: Any, check_digest: bool, rational: bool, checks: list[str]) ->
     # values modulo p; with ``rational``, exact values over Q, reduced modulo p for the
     # modular minor (one computation, two determinants)
     gens = Generators(model)
+    table.column = gens.column
     jet_vars = check_jet_costs(table, words, gens, exact=rational)
     if rational:
         assert pt.exact is not None
@@ -499,7 +502,7 @@ def _verify(data: Any, check_digest: bool, rational: bool, checks: list[str]) ->
     if inv_rows is None:
         laws_lower, method = m, "laws"
     else:
-        frame = Frame(gens, table, words)
+        frame = Frame(gens, table, words, [alg.QQ(c) for c in coords])
         det, C = frame.determinant(inv_rows)
         if rational:
             assert pt.exact is not None
