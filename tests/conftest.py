@@ -14,7 +14,7 @@ Two profiles are registered; the environment variable ``HYPOTHESIS_PROFILE`` sel
 * ``long``: 500 examples per property, random seeds, run by hand::
 
       HYPOTHESIS_PROFILE=long python -m pytest -q tests/algorithms/test_randomized.py \\
-          tests/io/test_parse_fuzz.py tests/test_fuzz.py
+          tests/io/test_parse_fuzz.py tests/verify/test_verify_fuzz.py
 
 Fuzz tests scale their own example counts from the active profile (see
 ``tests/io/test_parse_fuzz.py``).

@@ -127,8 +127,8 @@ def _build(spec: Any, names: Sequence[str] | None = None) -> Model:
             raise ModelError(f"poly[D]: D = {D_fixed} must be between 1 and {MAX_PARAMETERS}")
         kind = "poly"
     if not sep or kind not in KINDS:
-        raise ModelError(f"unknown model kind {kind!r}; use one of {', '.join(KINDS)} "
-                         "or a .json/.toml file")
+        raise ModelError(f"unknown model kind {kind!r}; use one of {', '.join(KINDS)}, "
+                         "torch:FILE.pt or a .json/.toml/.ode file")
     if kind in ("linear", "relu", "relu-bias"):
         return network_model(kind, parse_widths(rest, kind), spec)
     if kind in ("attention", "softmax", "conv"):

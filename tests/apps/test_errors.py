@@ -150,6 +150,14 @@ def _cert_text(transform: Callable[[str], str]) -> Callable[[Path], None]:
                                   encoding="utf-8")
 
 
+def _deep_word(depth: int) -> Any:
+    """[[...[0, 0], 0]...] nested ``depth`` deep."""
+    w: Any = 0
+    for _ in range(depth - 1):
+        w = [w, 0]
+    return w
+
+
 def _setitem(path: str, value: Any) -> Callable[[dict[str, Any]], None]:
     """Mutation ``cert[a][b]... = value`` for a dotted ``path`` (list indices as digits)."""
     def mutate(cert: dict[str, Any]) -> None:
@@ -221,6 +229,11 @@ FILES: dict[str, Callable[[Path], None]] = {
     "deep.cert.json": _deep(100_000),
     "latin1.cert.json": _write_bytes(b'{"model": "\xe9"}'),
     "oversized.cert.json": _sparse(50_000_002),
+    "big-model.cert.json": _cert(_setitem("model", "relu:200,200,200,200")),
+    "gram-range.cert.json": _cert(_setitem("lie.words.0", {"gram": 3})),
+    "gram-bad.cert.json": _cert(_setitem("lie.words.0", {"gram": "x1"})),
+    "factored-law.cert.json": _cert(_setitem("laws.polynomials.0", "(x1 - x2)*(x1 + x2)")),
+    "deep-word.cert.json": _cert(_setitem("lie.words.0", _deep_word(40))),
     # inputs that outputs must not overwrite, and files that are not regular files
     "m.json": _write_json({"map": ["x1*x2"]}),
     "cases.txt": _write_text("product:3\n"),

@@ -6,8 +6,8 @@
 (b) :func:`conslaw_flint.models.build_model` on random specification strings: a model that
     rebuilds from its canonical specification, or a UserError (ModelError, ParseError, ...).
 
-The certificate verifier is fuzzed in ``tests/test_fuzz.py``.  Example counts scale with the
-hypothesis profile (``HYPOTHESIS_PROFILE``, see conftest.py).
+The certificate verifier is fuzzed in ``tests/verify/test_verify_fuzz.py``.  Example counts
+scale with the hypothesis profile (``HYPOTHESIS_PROFILE``, see conftest.py).
 """
 
 from __future__ import annotations
