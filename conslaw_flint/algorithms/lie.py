@@ -275,6 +275,13 @@ def random_point(D: int, rng: random.Random, p: int, bits: int = 31) -> list[int
             return pt
 
 
+def use_gram_frame(d: int, D: int) -> bool:
+    """Whether level 1 of the closure reads its frame from the Gram matrix J^T J (D x D)
+    rather than from the d generator values: when there are many more generators than
+    variables (docs/shortcuts.md, 'Gram frame')."""
+    return d > 4 * D + 64
+
+
 def lie_closure(family: FieldFamily, seed: int = 0, cap: int | None = None,
                 max_level: int = 12, prime: int | None = None, point: Sequence[int] | None = None,
                 progress: Callable[[str], None] | None = None, prune: bool = True) -> LieResult:
@@ -327,7 +334,7 @@ def lie_closure(family: FieldFamily, seed: int = 0, cap: int | None = None,
         order = np.argsort(f, kind="stable")
         f, c, v = f[order], c[order], v[order]
         bounds = np.searchsorted(f, np.arange(d + 1))
-        big = d > 4 * D + 64
+        big = use_gram_frame(d, D)
         G = None
         if big:
             # many generators: the frame is made of Gram words G_j = sum_i X_i,j(x) X_i,
