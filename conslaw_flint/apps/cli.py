@@ -41,8 +41,12 @@ MODEL is one of
   softmax:n,m            linear classifier, n classes x m features, under cross-entropy
   conv:c0,c1,c2,nu,nv    two-layer convolutional ReLU net (channels, kernel sizes)
   dag:EDGES[;skip=EDGES][;bias=NODES]  ReLU net on a graph, e.g. 'dag:x>h,h>y;skip=x>y'
-  FILE.json | FILE.toml  {"map": [...]}, {"fields": [[...]]} or {"dag": {"edges": [...]}},
-                         optional "variables": [names] and "flow"
+  ode:x' = E1; y' = E2   an ODE (first integrals of one field); 'dx/dt = ...' also accepted
+  hamiltonian:H          the canonical field of H (pairs q,p / q1,p1 / x,px by name)
+  torch:FILE.pt          a saved torch.nn.Module (runs pickle: trusted files only)
+  FILE.json | FILE.toml  {"map": [...]}, {"fields": [[...]]}, {"ode": [...]}, {"hamiltonian": H}
+                         or {"dag": {"edges": [...]}}, optional "variables", "parameters", "flow"
+  FILE.ode               one equation per line, x' = ... ('#' comments)
 Expressions use + - * / ^ and parentheses, exact decimals (0.5 = 1/2) and no functions.
 FLOW (--flow): gradient (default) | momentum[:tau=T] | nesterov[:r=R] | mirror:entropy |
   mirror:burg | mirror:diag(E1,...,ED) | decay[:lambda=L]; VARS (--subset): names, groups
