@@ -54,6 +54,7 @@ _NET_RE = re.compile(r"(linear|relu|relu-bias):\s*([0-9]{1,30}(\s*,\s*[0-9]{1,30
 _PRODUCT_RE = re.compile(r"product:\s*([0-9]{1,30})\s*")
 _POLY_D_RE = re.compile(r"poly\[([0-9]{1,6})\]:")
 _VAR_RE = re.compile(r"x([0-9]+)")
+_FLOW_RE = re.compile(r"\s*(gradient|momentum|nesterov|mirror|decay)\b")
 
 __all__ = ["MAX_BUILD", "MAX_D", "MAX_ENTRIES", "MAX_TERMS", "Generators", "prescreen",
            "rebuild"]
@@ -82,12 +83,26 @@ def _network_size(kind: str, widths: Sequence[int]) -> tuple[int, int, int]:
 
 def prescreen(spec: Any) -> str:
     """The stripped inline specification, or a rejection from the text alone: files,
-    non-specifications (certificates record the inline ``poly``/``fields``/network form,
-    without options such as ``|flow=``), and sizes beyond :data:`MAX_D`,
-    :data:`MAX_ENTRIES`, :data:`MAX_BUILD`."""
+    non-specifications (certificates record the inline ``poly``/``fields``/network form; a
+    flow model too large for a ``fields:`` text is ``BASE|flow=FLOW``, BASE itself inline),
+    and sizes beyond :data:`MAX_D`, :data:`MAX_ENTRIES`, :data:`MAX_BUILD`."""
     if type(spec) is not str:
         raise CertificateError(f"model must be a specification string, not {what(spec)}")
     text = spec.strip()
+    base, sep, flow = text.partition("|flow=")
+    if sep:
+        # the flow's phase space has at most 2 D + 1 variables and d + 1 generators; the
+        # builder's flow code (models/flows.py) is part of the shared model builders
+        if "|" in flow or not _FLOW_RE.match(flow) or len(flow) > 100_000:
+            raise CertificateError(f"model {brief(spec)}: the flow {brief(flow)} is not one "
+                                   "of gradient, momentum, nesterov, mirror, decay")
+        inner = prescreen(base)
+        m = _NET_RE.fullmatch(inner)
+        if m:
+            D = _network_size(m.group(1), [int(t) for t in m.group(2).split(",")])[0]
+            if 2 * D + 1 > MAX_D:
+                raise _too_large(spec, f"D = {2 * D + 1} phase-space variables (limit {MAX_D})")
+        return f"{inner}|flow={flow.strip()}"
     if not _SPEC_RE.match(text) or text.endswith((".json", ".toml")) or "|" in text:
         raise CertificateError(f"model {brief(spec)} is not an inline model specification "
                                "(kind:...); certificates never name files")
@@ -151,7 +166,7 @@ def rebuild(text: str) -> Any:
     """The model of an inline specification (already :func:`prescreen`-ed)."""
     charge(len(text) * 300 + 200_000, "rebuilding the model")
     if text.startswith("fields"):
-        _preread(text)
+        _preread(text.partition("|flow=")[0])
     guard = _builder_budget.Budget(time_limit=MODEL_SECONDS, max_memory=MODEL_MEMORY)
     try:
         with guard.active():
