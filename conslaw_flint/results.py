@@ -342,6 +342,10 @@ class CountResult:
         if self.certified:
             n = self.laws_lower - P
             how = ("polynomial laws" if self.method == "laws" else "involutive Lie closure")
+            if n == 0 and self.method == "laws":
+                # nothing to exhibit: the proof is the rank of the Lie trace alone
+                return (f"certified: no conservation law{self._besides()} (the Lie trace has "
+                        f"rank {self.lie_rank_lower} = D{' - P' if P else ''} at a point)")
             if n == 0:
                 return f"certified: no conservation law{self._besides()} (by {how})"
             return (f"exactly {n} independent conservation {'law' if n == 1 else 'laws'}"
