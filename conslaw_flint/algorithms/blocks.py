@@ -65,6 +65,46 @@ def _gf2_add(v: int, basis: dict[int, int]) -> None:
         basis[top] = v
 
 
+def gf2_reduced_basis(rows: np.ndarray) -> dict[int, int]:
+    """The reduced GF(2) basis (pivot bit -> vector, as :func:`_gf2_add` keeps it) of the
+    span of ``rows``: bit vectors packed little-endian in uint64 words, shape (n, W).
+
+    Vectorised Gaussian elimination, highest bit first: when bit b is reached no row has a
+    higher bit left, so the first row holding b is a vector whose highest bit is b; every
+    row holding b is reduced by it.  Back-substitution then clears each pivot bit from the
+    vectors of the higher pivots, which gives the unique reduced basis of the span (the
+    same as adding the rows one by one with :func:`_gf2_add`)."""
+    M = np.ascontiguousarray(rows, dtype=np.uint64)
+    M = M[M.any(axis=1)] if len(M) else M
+    W = M.shape[1] if M.ndim == 2 else 0
+    bits: list[int] = []
+    vecs: list[np.ndarray] = []
+    one = np.uint64(1)
+    for bit in range(64 * W - 1, -1, -1):
+        if not len(M):
+            break
+        w, o = divmod(bit, 64)
+        hit = np.flatnonzero((M[:, w] >> np.uint64(o)) & one)
+        if not len(hit):
+            continue
+        budget.tick()
+        piv = M[hit[0]].copy()
+        M[hit] ^= piv
+        bits.append(bit)
+        vecs.append(piv)
+        if len(bits) % 8 == 0:
+            M = M[M.any(axis=1)]
+    if not bits:
+        return {}
+    B = np.array(vecs)
+    for j, bit in enumerate(bits):
+        w, o = divmod(bit, 64)
+        hit = np.flatnonzero((B[:j, w] >> np.uint64(o)) & one)
+        B[hit] ^= B[j]
+    return {bit: int.from_bytes(B[j].astype("<u8").tobytes(), "little")
+            for j, bit in enumerate(bits)}
+
+
 def shift_structure(family: FieldFamily) -> tuple[dict[int, int], bool]:
     """(reduced GF(2) basis of S as pivot bit -> vector, every generator shifts degrees
     uniformly), from the compiled tables (vectorised: parities packed in uint64 words)."""
@@ -91,11 +131,7 @@ def shift_structure(family: FieldFamily) -> tuple[dict[int, int], bool]:
     uniform = bool((deg == deg[first]).all())
     diffs = par ^ par[first]
     diffs = diffs[diffs.any(axis=1)]
-    basis: dict[int, int] = {}
-    if len(diffs):
-        for row in np.unique(diffs, axis=0):
-            budget.tick()
-            _gf2_add(int.from_bytes(row.astype("<u8").tobytes(), "little"), basis)
+    basis = gf2_reduced_basis(np.unique(diffs, axis=0)) if len(diffs) else {}
     return basis, uniform
 
 

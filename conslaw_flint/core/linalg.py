@@ -39,6 +39,7 @@ PRIME_BITS = 25
 if getattr(flint.ctx, "threads", 1) < 2 and (os.cpu_count() or 1) >= 2:
     flint.ctx.threads = 2
 _CHUNK = 4096
+_FLOAT_CHUNK = 1 << 15
 
 
 def random_prime(rng: random.Random, bits: int = PRIME_BITS, avoid: int = 1) -> int:
@@ -52,13 +53,28 @@ def random_prime(rng: random.Random, bits: int = PRIME_BITS, avoid: int = 1) -> 
 
 
 def matmul_mod(a: np.ndarray, b: np.ndarray, p: int) -> np.ndarray:
-    """(a @ b) mod p for int64 arrays with entries in [0, p), p < 2**25, exactly."""
+    """(a @ b) mod p for int64 arrays with entries in [0, p), p < 2**25, exactly.
+
+    Large products run as two float64 matrix products (BLAS, both cores): with b = 2^13 b_hi
+    + b_lo, every product of an entry of a (< 2^25) by one of b_lo (< 2^13) or b_hi (< 2^12)
+    is below 2^38, so a sum of at most 2^15 of them is below 2^53 and float64 holds it
+    exactly; the inner dimension is cut into chunks of 2^15.  Small products use int64 (sums
+    of at most 4096 products < 2^50 stay below 2^62)."""
     n = a.shape[1]
-    if n <= _CHUNK:
-        return (a @ b) % p
+    if a.shape[0] * n * b.shape[1] < 1 << 18:
+        if n <= _CHUNK:
+            return (a @ b) % p
+        out = np.zeros((a.shape[0], b.shape[1]), dtype=np.int64)
+        for s in range(0, n, _CHUNK):
+            out = (out + (a[:, s : s + _CHUNK] @ b[s : s + _CHUNK]) % p) % p
+        return out
     out = np.zeros((a.shape[0], b.shape[1]), dtype=np.int64)
-    for s in range(0, n, _CHUNK):
-        out = (out + (a[:, s : s + _CHUNK] @ b[s : s + _CHUNK]) % p) % p
+    for s in range(0, n, _FLOAT_CHUNK):
+        af = a[:, s : s + _FLOAT_CHUNK].astype(np.float64)
+        bs = b[s : s + _FLOAT_CHUNK]
+        lo = (af @ (bs & 8191).astype(np.float64)).astype(np.int64) % p
+        hi = (af @ (bs >> 13).astype(np.float64)).astype(np.int64) % p
+        out = (out + lo + hi * 8192) % p
     return out
 
 

@@ -5,6 +5,7 @@ from fractions import Fraction
 
 import flint
 import numpy as np
+import pytest
 
 from conslaw_flint.core import linalg
 
@@ -79,3 +80,23 @@ def test_full_column_rank_batch_matches_flint() -> None:
         got = linalg.full_column_rank_batch(np.stack(stack), p)
         want = [linalg.rank_mod(a, p) == n for a in stack]
         assert got.tolist() == want
+
+
+@pytest.mark.parametrize("shape", [(64, 70_000, 4), (300, 768, 257), (5, 40_000, 2)])
+def test_matmul_mod_float_path_is_exact(shape: tuple[int, int, int]) -> None:
+    """Large products go through float64 BLAS with b split at 2^13; entries at p - 1 (the
+    worst case for the float sums) and inner dimensions above the 2^15 chunk stay exact."""
+    m, k, n = shape
+    p = (1 << 25) - 39
+    rng = np.random.default_rng(k)
+    a = rng.integers(0, p, size=(m, k))
+    b = rng.integers(0, p, size=(k, n))
+    a[0] = p - 1
+    b[:, 0] = p - 1
+    got = linalg.matmul_mod(a, b, p)
+    A = a.astype(object)
+    B = b.astype(object)
+    for i, j in [(0, 0), (m - 1, n - 1), (m // 2, n // 2), (0, n - 1)]:
+        assert got[i, j] == int(A[i] @ B[:, j]) % p
+    rows = rng.choice(m, size=min(m, 3), replace=False)
+    assert (got[rows] == ((A[rows] @ B) % p).astype(np.int64)).all()
