@@ -80,7 +80,10 @@ def gf2_reduced_basis(rows: np.ndarray) -> dict[int, int]:
     bits: list[int] = []
     vecs: list[np.ndarray] = []
     one = np.uint64(1)
-    for bit in range(64 * W - 1, -1, -1):
+    # only the bits set in some row can become pivots
+    union = int.from_bytes(np.bitwise_or.reduce(M, axis=0).astype("<u8").tobytes(),
+                           "little") if len(M) else 0
+    for bit in sorted((b for b in range(union.bit_length()) if union >> b & 1), reverse=True):
         if not len(M):
             break
         w, o = divmod(bit, 64)

@@ -134,15 +134,23 @@ class _Samples:
                 self.points.append(X[r])
                 self.U.append(W * inv[r][None, :] % p)
         gated = getattr(self.family.structure, "gated_gradients", None)
+        if gated is not None and d > D + 8:
+            # a network: random gated combinations by backpropagation, O(weights) each;
+            # the points drawn and inverted together (few combinations a point: rows of one
+            # point are correlated on a block)
+            have = sum(u.shape[0] for u in self.U)
+            k = per_point
+            P = -(-(rows - have) // k) if rows > have else 0
+            X = self.np_rng.integers(1, p, size=(P, D), dtype=np.int64)
+            inv = linalg.inv_mod_vec(X, p)
+            for r in range(P):
+                budget.tick()
+                W = gated(X[r], k, self.np_rng, p)
+                self.points.append(X[r])
+                self.U.append(W * inv[r][None, :] % p)
         while sum(u.shape[0] for u in self.U) < rows:
             x = self.np_rng.integers(1, p, size=D, dtype=np.int64)
             budget.tick()
-            if gated is not None and d > D + 8:
-                # a network: random gated combinations by backpropagation, O(weights) each
-                W = gated(x, per_point, self.np_rng, p)
-                self.points.append(x)
-                self.U.append(W * linalg.inv_mod_vec(x, p)[None, :] % p)
-                continue
             f, c, v = family_values(self.family, x, self.p)
             W = np.zeros((per_point, D), dtype=np.int64)
             if d == 1:

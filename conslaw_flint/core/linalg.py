@@ -114,8 +114,12 @@ def full_column_rank_batch(S: np.ndarray, p: int) -> np.ndarray:
     Vectorised Gaussian elimination over the whole stack (one pass per column), for the many
     small blocks of a law system where one FLINT call per block would dominate.
     """
+    k, r, n = S.shape
+    if k <= 4:
+        # a handful of blocks: one FLINT rank each is cheaper than n NumPy passes
+        return np.array([r >= n and int(to_nmod_mat(S[i] % p, p).rank()) == n
+                         for i in range(k)], dtype=bool)
     A = S % p
-    k, r, n = A.shape
     full = np.ones(k, dtype=bool)
     idx = np.arange(k)
     for j in range(min(n, r)):
@@ -133,6 +137,11 @@ def full_column_rank_batch(S: np.ndarray, p: int) -> np.ndarray:
 
 
 def _powmod_vec(a: np.ndarray, e: int, p: int) -> np.ndarray:
+    """a^e mod p elementwise (0^e = 0 for e > 0): square-and-multiply over the whole array,
+    or Python's pow per element for small arrays (where 2 log2(e) NumPy calls cost more)."""
+    if a.size <= 48:
+        return np.array([pow(int(v), e, p) for v in a.ravel().tolist()],
+                        dtype=np.int64).reshape(a.shape)
     result = np.ones_like(a)
     base = a % p
     while e:
