@@ -189,8 +189,6 @@ def _child(case: Case, seed: int, conn: Connection, repeat: int = 1) -> None:
         import networkx  # noqa: F401
         import numpy.ma  # noqa: F401
 
-        import conslaw_flint
-
         # the solver's floors only (not the verifier, the apps or the torch bridge)
         for floor in ("core", "models", "algorithms"):
             pkg = importlib.import_module(f"conslaw_flint.{floor}")

@@ -76,7 +76,6 @@ def gf2_reduced_basis(rows: np.ndarray) -> dict[int, int]:
     same as adding the rows one by one with :func:`_gf2_add`)."""
     M = np.ascontiguousarray(rows, dtype=np.uint64)
     M = M[M.any(axis=1)] if len(M) else M
-    W = M.shape[1] if M.ndim == 2 else 0
     bits: list[int] = []
     vecs: list[np.ndarray] = []
     one = np.uint64(1)
