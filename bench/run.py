@@ -191,7 +191,10 @@ def _child(case: Case, seed: int, conn: Connection, repeat: int = 1) -> None:
 
         # the solver's floors only (not the verifier, the apps or the torch bridge)
         for floor in ("core", "models", "algorithms"):
-            pkg = importlib.import_module(f"conslaw_flint.{floor}")
+            try:
+                pkg = importlib.import_module(f"conslaw_flint.{floor}")
+            except ImportError:  # an older checkout with a flat layout
+                continue
             for info in pkgutil.iter_modules(pkg.__path__, f"conslaw_flint.{floor}."):
                 if not info.name.endswith("torch_module"):
                     importlib.import_module(info.name)
