@@ -190,11 +190,13 @@ def _child(case: Case, seed: int, conn: Connection, repeat: int = 1) -> None:
         import numpy.ma  # noqa: F401
 
         # the solver's floors only (not the verifier, the apps or the torch bridge)
+        import conslaw_flint
+
+        here = Path(conslaw_flint.__file__).parent
         for floor in ("core", "models", "algorithms"):
-            try:
-                pkg = importlib.import_module(f"conslaw_flint.{floor}")
-            except ImportError:  # an older checkout with a flat layout
+            if not (here / floor).is_dir():  # an older checkout with a flat layout
                 continue
+            pkg = importlib.import_module(f"conslaw_flint.{floor}")
             for info in pkgutil.iter_modules(pkg.__path__, f"conslaw_flint.{floor}."):
                 if not info.name.endswith("torch_module"):
                     importlib.import_module(info.name)
