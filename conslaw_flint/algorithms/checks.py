@@ -17,12 +17,17 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from fractions import Fraction
+from typing import Any
 
 import numpy as np
 
 from ..core import budget
 from ..core.fields import FieldFamily
 from ..core.polynomials import Monomial, Poly, integer_terms
+
+#: most rows (law term x generator term) of one vectorised pass of the exact law check; a
+#: longer list of laws is checked in several passes (each law's identities are independent)
+CHECK_ROWS = 2_000_000
 
 SparsePoly = dict[Monomial, Fraction]
 
@@ -58,38 +63,48 @@ class LawChecker:
                                                                     strict=True)]
         else:
             self.ints = coef.tolist()
+        # the same as an int64 array when small enough (the vectorised pass), else None
+        big = max((abs(c) for c in self.ints), default=0)
+        self.ints_arr = (np.array(self.ints, dtype=np.int64) if big < 2**40 else None)
         # entries (gradient families) or terms (fields) grouped by component
         key = t.e_var if self.gradient else t.t_comp
         self.order = np.argsort(key, kind="stable")
         self.bounds = np.searchsorted(key[self.order], np.arange(self.D + 1))
         if self.gradient:
             self.e_start = np.searchsorted(t.e_term, np.arange(t.n_terms + 1))
-        self._comp: dict[int, tuple[np.ndarray, list[int], np.ndarray]] = {}
+        self._comp: dict[int, tuple[np.ndarray, Any, np.ndarray, int]] = {}
         # every potential a single monomial (path liftings, products): laws can be checked
         # against the distinct restrictions of the monomials to the law's variables
         self.monomial = (self.gradient and t.n_terms == t.n_fields
                          and bool((np.bincount(t.t_field, minlength=t.n_fields) == 1).all()))
         #: above this many (law term x generator term) rows, check by restrictions
         self.restrict_above = 2_000_000
+        #: the same for sums of monomials (check_grouped)
+        self.group_above = 4_000_000
 
-    def _component(self, k: int) -> tuple[np.ndarray, list[int], np.ndarray]:
-        """(generators, integer coefficients, monomial rows padded with D) of the terms of
-        component k of every generator."""
+    def _component(self, k: int) -> tuple[np.ndarray, Any, np.ndarray, int]:
+        """(generators, integer coefficients, monomial rows padded with D, largest |coefficient|)
+        of the terms of component k of every generator; the coefficients are an int64 array
+        when the table's are small (below 2^40, times exponents below 2^20), else a list of
+        Python integers."""
         got = self._comp.get(k)
         if got is not None:
             return got
         t = self.t
         sel = self.order[self.bounds[k]:self.bounds[k + 1]]
-        if not self.gradient:
-            rows = t.multisets_of(sel)
-            out = (t.t_field[sel], [self.ints[i] for i in sel.tolist()], rows)
+        terms = sel if not self.gradient else t.e_term[sel]
+        exps = None if not self.gradient else t.e_exp[sel]
+        rows = t.multisets_of(sel) if not self.gradient else t.multisets_of(terms, lower=k)
+        coef: Any
+        if self.ints_arr is not None and (exps is None or int(exps.max(initial=0)) < 2**20):
+            coef = self.ints_arr[terms] if exps is None else self.ints_arr[terms] * exps
+            top = int(np.abs(coef).max(initial=0))
         else:
-            terms = t.e_term[sel]
-            exps = t.e_exp[sel]
-            rows = t.multisets_of(terms, lower=k)
-            out = (t.t_field[terms],
-                   [self.ints[i] * e for i, e in zip(terms.tolist(), exps.tolist(),
-                                                      strict=True)], rows)
+            coef = ([self.ints[i] for i in terms.tolist()] if exps is None else
+                    [self.ints[i] * e for i, e in zip(terms.tolist(), exps.tolist(),
+                                                       strict=True)])
+            top = max((abs(c) for c in coef), default=0)
+        out = (t.t_field[terms], coef, rows, top)
         self._comp[k] = out
         return out
 
@@ -148,7 +163,106 @@ class LawChecker:
         sub.restrict_above = 1 << 62
         return sub.check_many([h])[0]
 
-    def check_many(self, laws: Sequence[Poly | SparsePoly]) -> list[bool]:
+    def restricted_family(self, S: Sequence[int]) -> FieldFamily | None:
+        """The distinct polynomials q_(i,u) of the decomposition phi_i = sum_u x^u q_(i,u)(x_S)
+        (u: monomials in the variables outside S), for the generators that involve S, as a
+        family of potentials (None when the coefficients are too large for the vectorised
+        form).  Vectorised: terms grouped by (generator, part outside S), groups deduplicated
+        as sorted tuples of (part inside S, coefficient) ids."""
+        from ..core.fields import FieldFamily
+        from ..core.tables import TermTable
+
+        t = self.t
+        if self.ints_arr is None or not self.gradient:
+            return None
+        S = sorted(set(S))
+        sel = np.concatenate([self.order[self.bounds[k]:self.bounds[k + 1]] for k in S]) \
+            if S else np.zeros(0, dtype=np.int64)
+        mark = np.zeros(t.n_terms, dtype=bool)
+        mark[t.e_term[sel]] = True
+        T = np.flatnonzero(mark)
+        if not len(T):
+            return FieldFamily(self.family.ring, potential_table=TermTable(
+                self.D, 0, *(np.zeros(0, dtype=np.int64),) * 6))
+        lo, hi = self.e_start[T], self.e_start[T + 1]
+        cnt = hi - lo
+        budget.reserve(int(cnt.sum()) * 8 * 12 + len(T) * int(cnt.max()) * 8 * 4,
+                       "the restrictions of the potentials", "check fewer laws at once")
+        owner = np.repeat(np.arange(len(T)), cnt)
+        pos = np.arange(int(cnt.sum())) - np.repeat(np.cumsum(cnt) - cnt, cnt)
+        idx = np.repeat(lo, cnt) + pos
+        ev, ee = t.e_var[idx], t.e_exp[idx]
+        inside = np.zeros(self.D, dtype=bool)
+        inside[S] = True
+        code = ev * (int(ee.max()) + 1) + ee
+        w = int(cnt.max())
+        out_rows = np.full((len(T), w + 1), -1, dtype=np.int64)
+        out_rows[:, 0] = t.t_field[T]
+        m = ~inside[ev]
+        out_rows[owner[m], 1 + pos[m]] = code[m]
+        in_rows = np.full((len(T), w + 1), -1, dtype=np.int64)
+        in_rows[:, 0] = self.ints_arr[T]
+        in_rows[owner[~m], 1 + pos[~m]] = code[~m]
+        gid = _row_ids(out_rows)[0]
+        tid, first_t = _row_ids(in_rows)
+        uterm = in_rows[first_t]
+        # each group as the sorted row of its term ids, padded with -1; distinct rows
+        o = np.lexsort((tid, gid))
+        gs, ts = gid[o], tid[o]
+        gpos = np.arange(len(gs)) - np.searchsorted(gs, gs)
+        G = np.full((int(gs.max()) + 1, int(gpos.max()) + 1), -1, dtype=np.int64)
+        G[gs, gpos] = ts
+        G = G[_row_ids(G)[1]]
+        # the table of the distinct q's: field = row of G, terms = its term ids
+        f_of, j_of = np.nonzero(G >= 0)
+        terms_id = G[f_of, j_of]
+        rows = uterm[terms_id]
+        real = rows[:, 1:] >= 0
+        n = len(terms_id)
+        e_term = np.repeat(np.arange(n, dtype=np.int64), w)[real.ravel()]
+        codes = rows[:, 1:][real]
+        base = int(ee.max()) + 1
+        table = TermTable(self.D, len(G), f_of.astype(np.int64), np.full(n, -1, dtype=np.int64),
+                          rows[:, 0].astype(np.int64), e_term, codes // base, codes % base)
+        return FieldFamily(self.family.ring, potential_table=table)
+
+    def check_grouped(self, laws: Sequence[Poly | SparsePoly], width: int = 128) -> list[bool]:
+        """:meth:`check_many` through :meth:`restricted_family`: laws grouped greedily while
+        the union S of their variables has at most ``width`` variables, each group checked
+        against the distinct q_(i,u) for S.  Exact: for k in S, d_k x^u = 0, so <grad h,
+        grad phi_i> = sum_u x^u <grad h, grad q_(i,u)>, whose coefficients (polynomials in
+        x_S) are distinct monomials x^u apart: zero iff every <grad h, grad q_(i,u)> is."""
+        groups: list[tuple[set[int], list[int]]] = []
+        for n, h in enumerate(laws):
+            V = {v for m, _ in _int_terms(h) for v, _ in m}
+            if groups and len(groups[-1][0] | V) <= max(width, len(V)):
+                groups[-1][0].update(V)
+                groups[-1][1].append(n)
+            else:
+                groups.append((set(V), [n]))
+        ok = [True] * len(laws)
+        for S, members in groups:
+            budget.tick()
+            fam = self.restricted_family(sorted(S))
+            if fam is None:
+                res = self.check_many([laws[i] for i in members], grouped=False)
+            else:
+                sub = LawChecker(fam)
+                sub.restrict_above = 1 << 62
+                sub.group_above = 1 << 62
+                res = sub.check_many([laws[i] for i in members])
+            for i, good in zip(members, res, strict=True):
+                ok[i] = good
+        return ok
+
+    def _rows(self, h: Poly | SparsePoly) -> int:
+        """Rows of the vectorised check of h: (term of h, variable k) x terms of component
+        k of the generators."""
+        return sum(int(self.bounds[k + 1] - self.bounds[k])
+                   for m, _ in _int_terms(h) for k, _ in m)
+
+    def check_many(self, laws: Sequence[Poly | SparsePoly],
+                   grouped: bool = True) -> list[bool]:
         """For each h (FLINT or compiled form): True iff h is a conservation law (exact; one
         vectorised pass, or by restrictions for monomial potentials when that pass would be
         large)."""
@@ -160,6 +274,26 @@ class LawChecker:
                         rows += int(self.bounds[k + 1] - self.bounds[k])
             if rows > self.restrict_above:
                 return [self.check_restricted(h) for h in laws]
+        elif grouped and self.gradient and laws and self.ints_arr is not None:
+            # sums of monomials (deep linear nets: paths summed in every entry): when the
+            # plain pass is large, check against the decomposition along the laws' variables
+            if sum(self._rows(h) for h in laws) > self.group_above:
+                return self.check_grouped(laws)
+        if len(laws) > 1:
+            # laws are checked independently: split the list so that one pass stays within
+            # CHECK_ROWS (law term x generator term) rows
+            sizes = [self._rows(h) for h in laws]
+            if sum(sizes) > CHECK_ROWS:
+                out: list[bool] = []
+                part: list[Poly | SparsePoly] = []
+                acc = 0
+                for h, r in zip(laws, sizes, strict=True):
+                    if part and acc + r > CHECK_ROWS:
+                        out += self.check_many(part, grouped)
+                        part, acc = [], 0
+                    part.append(h)
+                    acc += r
+                return out + self.check_many(part, grouped)
         g_law, g_var, g_coef, g_mono = [], [], [], []
         for n, h in enumerate(laws):
             budget.tick()
@@ -179,7 +313,7 @@ class LawChecker:
         comps = sorted(set(g_var))
         parts = [self._component(k) for k in comps]
         fld = np.concatenate([q[0] for q in parts])
-        coef_py = [c for q in parts for c in q[1]]
+        arrays = all(isinstance(q[1], np.ndarray) for q in parts)
         width = max(q[2].shape[1] for q in parts)
         mono_c = np.full((len(fld), width), self.D, dtype=np.int64)
         start = 0
@@ -189,7 +323,7 @@ class LawChecker:
         sizes = np.array([len(q[0]) for q in parts], dtype=np.int64)
         local = {k: i for i, k in enumerate(comps)}
         cstart = np.concatenate([[0], np.cumsum(sizes)])
-        max_coef = max((abs(c) for c in coef_py), default=0)
+        max_coef = max((q[3] for q in parts), default=0)
         gv = np.array([local[k] for k in g_var], dtype=np.int64)
         lo = cstart[gv]
         cnt = sizes[gv]
@@ -216,13 +350,16 @@ class LawChecker:
             _, first, inv = np.unique(keys, axis=0, return_index=True, return_inverse=True)
         inv = inv.reshape(-1)
         max_g = max(abs(c) for c in g_coef)
-        if max_coef < 2**62 and max_g * max_coef * rows < 2**62:
+        if arrays and max_coef < 2**62 and max_g * max_coef * rows < 2**62:
             gc = np.array(g_coef, dtype=np.int64)
-            cc = np.array(coef_py, dtype=np.int64)
+            cc = np.concatenate([q[1] for q in parts])
             sums = np.zeros(len(first), dtype=np.int64)
             np.add.at(sums, inv, gc[which] * cc[idx])
             bad = np.flatnonzero(sums)
         else:
+            coef_py = [int(c) for q in parts for c in (q[1].tolist()
+                                                       if isinstance(q[1], np.ndarray)
+                                                       else q[1])]
             acc: dict[int, int] = {}
             for r in range(rows):  # exact fallback with Python integers
                 key_r = int(inv[r])
@@ -231,6 +368,22 @@ class LawChecker:
         for n in set(law[first[bad]].tolist()):
             ok[n] = False
         return ok
+
+
+def _row_ids(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(id of each row's value, index of one row per distinct value): exact, by a
+    lexicographic sort of the columns and comparison of neighbours (faster than
+    ``np.unique(axis=0)`` on long tables)."""
+    n = rows.shape[0]
+    if n == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    o = np.lexsort(rows.T[::-1])
+    srt = rows[o]
+    new = np.ones(n, dtype=bool)
+    new[1:] = (srt[1:] != srt[:-1]).any(axis=1)
+    ids = np.empty(n, dtype=np.int64)
+    ids[o] = np.cumsum(new) - 1
+    return ids, o[new]
 
 
 def _int_terms(p: Poly | SparsePoly) -> list[tuple[Monomial, int]]:

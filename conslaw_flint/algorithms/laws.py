@@ -115,8 +115,13 @@ class _Samples:
         # block (rows of one point are correlated there): spread the rows over many points
         per_point = min(d, max(rows, 1), D + 8, max(2, -(-rows // 64)))
         have = sum(u.shape[0] for u in self.U)
-        if have < rows and d <= D + 8 and d * D * (-(-(rows - have) // per_point)) \
-                <= 20_000_000:
+        gated = getattr(self.family.structure, "gated_gradients", None)
+        # a network whose generators are long sums (a deep linear net: every entry of the
+        # product is a sum over paths) is sampled by backpropagation too: one point then
+        # costs O(weights) instead of O(entries of the potentials)
+        use_gated = gated is not None and (d > D + 8 or self.family.table_entries() > 50_000)
+        if have < rows and not use_gated and d <= D + 8 \
+                and d * D * (-(-(rows - have) // per_point)) <= 20_000_000:
             # few generators: all the points at once, in one vectorised evaluation; each
             # point gives ``per_point`` random combinations of the generator values (the
             # values themselves when that is all of them)
@@ -133,8 +138,7 @@ class _Samples:
                     W = V[r]
                 self.points.append(X[r])
                 self.U.append(W * inv[r][None, :] % p)
-        gated = getattr(self.family.structure, "gated_gradients", None)
-        if gated is not None and d > D + 8:
+        if use_gated:
             # a network: random gated combinations by backpropagation, O(weights) each;
             # the points drawn and inverted together (few combinations a point: rows of one
             # point are correlated on a block)

@@ -241,6 +241,12 @@ class FieldFamily:
             self._ptable = TermTable.from_scalars(self._potentials, self.D)
         return self._ptable
 
+    def table_entries(self) -> int:
+        """Entries (term, variable) of the compiled potentials (gradient families) or fields:
+        the cost of evaluating every generator at one point."""
+        t = self.potential_table() if self._fields is None else self.term_table()
+        return len(t.e_term)
+
     def term_table(self) -> TermTable:
         """The compiled table of the fields X_1..X_d (built once)."""
         if "terms" not in self._cache:

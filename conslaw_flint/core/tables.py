@@ -90,10 +90,25 @@ def gradient_values_coo(table: TermTable, x: np.ndarray, p: int
     return uk[nz] // table.D, uk[nz] % table.D, acc[nz]
 
 
+#: most (point x table entry) elements of one pass of :func:`_gradient_values_batch` (its
+#: intermediate arrays hold that many int64; more points are taken in several passes)
+BATCH_ELEMENTS = 4_000_000
+
+
 def _gradient_values_batch(table: TermTable, X: np.ndarray, p: int) -> np.ndarray:
     """Values of the gradient fields of a table of scalars at each point (rows of X), dense:
-    (P, n_fields, D); O(P * entries of the potentials)."""
+    (P, n_fields, D); O(P * entries of the potentials), in passes over at most
+    :data:`BATCH_ELEMENTS` (point, entry) pairs (a handful of int64 arrays of that size)."""
     P, D = X.shape
+    step = max(1, BATCH_ELEMENTS // max(len(table.e_term), 1))
+    if P > step:
+        parts = []
+        for s in range(0, P, step):
+            budget.tick()
+            parts.append(_gradient_values_batch(table, X[s:s + step], p))
+        return np.concatenate(parts)
+    budget.reserve(8 * P * (3 * len(table.e_term) + table.n_terms), "the values of the "
+                   "generators at the sample points", "lower the degree or use a smaller model")
     coef = coefficients_mod(table, p)
     mv = np.ones((P, table.n_terms), dtype=np.int64)
     pw = X[:, table.e_var] % p if int(table.e_exp.max(initial=1)) == 1 else _powmod(
@@ -477,10 +492,17 @@ class ModTable:
         if "_coefmat" not in self.__dict__:
             inv = self._unique()[0]
             n_u = int(inv.max(initial=-1)) + 1
+            budget.reserve(8 * n_u * self.n_fields * self.D, "the coefficient matrix of the "
+                           "fields", "use a smaller model")
             A = np.zeros((n_u, self.n_fields * self.D), dtype=np.int64)
             np.add.at(A, (inv, self.t_field * self.D + self.t_comp), self.t_coef)
             self._coefmat = A % p
-        out = linalg.matmul_mod(self._unique_values_batch(X), self._coefmat, p)
+        n_u = self._coefmat.shape[0]
+        step = max(1, BATCH_ELEMENTS // max(n_u, 1))
+        out = np.concatenate([linalg.matmul_mod(self._unique_values_batch(X[s:s + step]),
+                                                self._coefmat, p)
+                              for s in range(0, X.shape[0], step)]) if len(X) else \
+            np.zeros((0, self.n_fields * self.D), dtype=np.int64)
         return out.reshape(X.shape[0], self.n_fields, self.D)
 
     def values_dense(self, x: np.ndarray, fields: np.ndarray | None = None) -> np.ndarray:
@@ -540,16 +562,97 @@ class ModTable:
         np.add.at(acc, (req * self.D + self.t_comp[et]) * self.D + ev, val)
         return (acc % self.p).reshape(n, self.D, self.D)
 
+    def _potential_entries(self, x: np.ndarray, fields: np.ndarray
+                           ) -> tuple[np.ndarray, ...]:
+        """For gradient fields X_i = grad phi_i, from the potentials' table (the gradient
+        table, a factor of the degree larger, is never built): per entry (request r, term t,
+        variable k, exponent e) of the requested phi_i, g = c_t e x^m_t / x_k (the entry's
+        contribution to d_k phi_i), with the term of each entry and 1/x."""
+        P = self.potentials
+        assert P is not None
+        p = self.p
+        if "pot_index" not in self.__dict__:
+            order = np.argsort(P.t_field, kind="stable")
+            self.pot_index = (order, np.searchsorted(P.t_field[order],
+                                                     np.arange(self.n_fields + 1)),
+                              np.searchsorted(P.e_term, np.arange(P.n_terms + 1)),
+                              coefficients_mod(P, p))
+        order, fb, e_start, coef = self.pot_index
+        key = x.tobytes()
+        if self.__dict__.get("_pot_point", (None,))[0] != key:
+            self._pot_point = (key, _term_values(x, P.e_term, P.e_var, P.e_exp, P.e_pos,
+                                                 P.n_terms, p), linalg.inv_mod_vec(x, p))
+        _, mv, inv_x = self._pot_point
+        fields = np.asarray(fields, dtype=np.int64)
+        cnt = fb[fields + 1] - fb[fields]
+        req_t = np.repeat(np.arange(len(fields)), cnt)
+        terms = order[np.repeat(fb[fields], cnt) + np.arange(int(cnt.sum()))
+                      - np.repeat(np.cumsum(cnt) - cnt, cnt)]
+        ecnt = e_start[terms + 1] - e_start[terms]
+        req = np.repeat(req_t, ecnt)
+        tid = np.repeat(np.arange(len(terms)), ecnt)   # request-local term id
+        ent = (np.repeat(e_start[terms], ecnt) + np.arange(int(ecnt.sum()))
+               - np.repeat(np.cumsum(ecnt) - ecnt, ecnt))
+        et, ev, ee = P.e_term[ent], P.e_var[ent], P.e_exp[ent]
+        g = coef[et] * mv[et] % p * (ee % p) % p * inv_x[ev] % p
+        return req, tid, ev, ee, g, inv_x, ecnt
+
     def jacobians(self, x: np.ndarray, fields: np.ndarray) -> np.ndarray:
         """Jacobian matrices dX_i(x) (shape (n, D, D), [i, comp, var]) of the chosen fields
-        (repeats allowed)."""
-        req, et, ev, _, base, _ = self._first_derivative_entries(x, fields)
-        return self._scatter(len(fields), req, et, ev, base)
+        (repeats allowed).  For gradient fields, the Hessians of the potentials: per term,
+        d_k d_l x^m = (e_k x^m / x_k)(e_l / x_l - [k = l] / x_k), over the pairs of its
+        entries, in passes of a bounded number of pairs."""
+        if self.potentials is None:
+            req, et, ev, _, base, _ = self._first_derivative_entries(x, fields)
+            return self._scatter(len(fields), req, et, ev, base)
+        p, D = self.p, self.D
+        fields = np.asarray(fields, dtype=np.int64)
+        out = np.zeros((len(fields), D, D), dtype=np.int64)
+        step = max(1, len(fields))
+        while step > 1 and self._pairs(fields[:step]) > 8_000_000:
+            step = (step + 1) // 2
+        for s0 in range(0, len(fields), step):
+            budget.tick()
+            req, tid, ev, ee, g, inv_x, ecnt = self._potential_entries(x, fields[s0:s0 + step])
+            # pairs (a, b) of entries of one term: a = the component k, b = the variable l
+            start = np.cumsum(ecnt) - ecnt
+            a = np.repeat(np.arange(len(ev)), ecnt[tid])
+            b = (np.repeat(start[tid], ecnt[tid]) + np.arange(len(a))
+                 - np.repeat(np.cumsum(ecnt[tid]) - ecnt[tid], ecnt[tid]))
+            val = g[a] * ((ee[b] % p) * inv_x[ev[b]] % p) % p
+            diag = a == b
+            val[diag] = (val[diag] - g[a[diag]] * inv_x[ev[a[diag]]]) % p
+            acc = np.zeros(step * D * D, dtype=np.int64)
+            np.add.at(acc, (req[a] * D + ev[a]) * D + ev[b], val)
+            n = min(step, len(fields) - s0)
+            out[s0:s0 + n] = (acc % p).reshape(step, D, D)[:n]
+        return out
+
+    def _pairs(self, fields: np.ndarray) -> int:
+        """Entry pairs (k, l) inside the terms of the requested potentials (Hessian cost)."""
+        P = self.potentials
+        assert P is not None
+        if "pot_pairs" not in self.__dict__:
+            cnt = np.bincount(P.e_term, minlength=P.n_terms)
+            self.pot_pairs = np.bincount(P.t_field, weights=cnt.astype(np.float64) ** 2,
+                                         minlength=self.n_fields)
+        return int(self.pot_pairs[fields].sum())
 
     def jvps(self, x: np.ndarray, fields: np.ndarray, v: np.ndarray) -> np.ndarray:
         """Jacobian-vector products dX_i(x) v of the chosen fields along one vector v,
-        shape (n, D), without forming the Jacobians: one pass over the fields' entries."""
+        shape (n, D), without forming the Jacobians: one pass over the fields' entries (for
+        gradient fields, over the potentials' entries: (H v)_k = g_k (S - v_k / x_k) per
+        term, S = sum over its entries of e_l v_l / x_l)."""
         p = self.p
+        if self.potentials is not None:
+            req, tid, ev, ee, g, inv_x, _ = self._potential_entries(x, fields)
+            vx = np.asarray(v, dtype=np.int64)[ev] % p * inv_x[ev] % p
+            S = np.zeros(int(tid.max(initial=-1)) + 1, dtype=np.int64)
+            np.add.at(S, tid, vx * (ee % p) % p)
+            val = g * ((S[tid] - vx) % p) % p
+            acc = np.zeros(len(fields) * self.D, dtype=np.int64)
+            np.add.at(acc, req * self.D + ev, val)
+            return (acc % p).reshape(len(fields), self.D)
         req, et, _, _, base, _ = self._first_derivative_entries(x, fields)
         ev = self.e_var[self._requests(fields)[1]]
         val = base * (np.asarray(v, dtype=np.int64)[ev] % p) % p

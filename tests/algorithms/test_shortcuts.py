@@ -10,6 +10,7 @@ the touched components and the involutivity check's skipped targets.
 
 from __future__ import annotations
 
+import math
 import random
 
 import flint
@@ -249,3 +250,97 @@ def test_restricted_check_equals_full_check(spec: str, seed: int) -> None:
     full.restrict_above = 1 << 62
     for h in cands:
         assert full.check_restricted(h) == full.check_many([h])[0], (spec, str(h))
+
+
+@pytest.mark.parametrize("spec", ["linear:2,3,2", "relu-bias:2,3,2", "random:3,3,2,1",
+                                  "fields:x2,-x1,x3^2;x3,x1*x2,1"])
+def test_passes_split_by_size_change_nothing(spec: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The law check split into passes of CHECK_ROWS rows, and the batched values split into
+    passes of BATCH_ELEMENTS elements, give the results of one pass (exact splits: laws are
+    checked independently, points are evaluated independently)."""
+    import conslaw_flint.algorithms.checks as checks_mod
+    import conslaw_flint.core.tables as tables_mod
+
+    m = build_model(spec)
+    g = m.gens()
+    cands = list(polynomial_laws(m, 2).basis) + [g[0] ** 2, g[0] * g[-1] - g[1] ** 2]
+    whole = LawChecker(m.family).check_many(cands)
+    rng = np.random.default_rng(0)
+    X = rng.integers(1, P, size=(7, m.D))
+    ref = m.family.mod_table(P).values_batch(X)
+    monkeypatch.setattr(checks_mod, "CHECK_ROWS", 3)
+    monkeypatch.setattr(tables_mod, "BATCH_ELEMENTS", 5)
+    assert LawChecker(m.family).check_many(cands) == whole
+    got = (tables_mod._gradient_values_batch(m.family.potential_table(), X, P)
+           if m.family.is_gradient
+           else ModTable(TermTable.from_fields(m.fields, m.D), P).values_batch(X))
+    assert (got == ref).all()
+
+
+@given(st.sampled_from(["linear:2,3,2", "linear:2,2,2,2", "linear:3,2,3", "relu-bias:2,3,2",
+                        "poly:x1*x2 + x3*x4;x2*x3 + x1^2*x4", "poly:x1*x2*x3 + 2*x4*x5*x6",
+                        "poly:x1^2*x2 - x3*x4^2 + x5;x1*x5 + x2*x3", "linear:2,3,3,2"]),
+       st.integers(0, 2**16), st.integers(1, 12))
+def test_grouped_check_equals_plain_check(spec: str, seed: int, width: int) -> None:
+    """The check against the decomposition phi_i = sum_u x^u q_(i,u)(x_S) (laws grouped by
+    their variables, any group width) agrees with the plain vectorised check, on laws and on
+    perturbed non-laws."""
+    m = build_model(spec)
+    g = m.gens()
+    rng = random.Random(seed)
+    cands = list(polynomial_laws(m, 2, seed=seed).basis)
+    for h in list(cands[:4]):
+        cands.append(h + rng.choice([-1, 1, 2]) * g[rng.randrange(m.D)] * g[rng.randrange(m.D)])
+    cands += [g[0] ** 2 - g[m.D - 1] ** 2, g[rng.randrange(m.D)] * g[rng.randrange(m.D)]]
+    checker = LawChecker(m.family)
+    plain = checker.check_many(cands, grouped=False)
+    assert checker.check_grouped(cands, width=width) == plain, spec
+
+
+@given(st.sampled_from(["linear:2,3,2", "linear:2,2,2,2", "poly:x1*x2 + 3*x3*x4;x1*x3 - 2*x2*x4",
+                        "poly:x1*x2*x3 - 5*x1*x4*x5 + x2^2*x6;x1^3 + 2*x1*x2*x5",
+                        "relu-bias:2,3,2"]),
+       st.integers(0, 2**16))
+def test_restricted_family_is_the_decomposition(spec: str, seed: int) -> None:
+    """The distinct q_(i,u) equal the plain decomposition of each FLINT potential: terms
+    grouped by their exponents outside S (integer coefficients, scaled per generator as the
+    checker does), summed inside S."""
+    m = build_model(spec)
+    rng = random.Random(seed)
+    S = sorted(rng.sample(range(m.D), rng.randint(1, m.D)))
+    checker = LawChecker(m.family)
+    fam = checker.restricted_family(S)
+    R = m.ring
+    got = {str(q) for q in fam.potentials} if fam.d else set()
+    want = set()
+    for phi in m.family.potentials:
+        den = math.lcm(*(int(c.q) for c in phi.to_dict().values()))
+        groups: dict[tuple[int, ...], dict[tuple[int, ...], int]] = {}
+        for e, c in phi.to_dict().items():
+            if not any(e[k] for k in S):
+                continue
+            outside = tuple(0 if k in S else e[k] for k in range(m.D))
+            inside = tuple(e[k] if k in S else 0 for k in range(m.D))
+            groups.setdefault(outside, {})[inside] = int(c * den)
+        want |= {str(R.from_dict(q)) for q in groups.values()}
+    assert got == want, (spec, S)
+
+
+@given(st.sampled_from(["linear:2,3,2", "relu-bias:2,3,2", "product:4", "relu:2,2,2,2",
+                        "poly:x1^3*x2 - 2*x3*x4^2 + x5;x1*x5^2 + x2*x3*x4",
+                        "poly:x1/2*x2^2 + x3^4"]),
+       st.integers(0, 2**16))
+def test_hessians_from_potentials_equal_gradient_table(spec: str, seed: int) -> None:
+    """Jacobians and Jacobian-vector products of gradient fields computed from the
+    potentials' table (Hessians by entry pairs) equal those of the gradient fields' own
+    table (the plain first-derivative computation)."""
+    m = build_model(spec)
+    assert m.family.is_gradient
+    rng = np.random.default_rng(seed)
+    x = rng.integers(1, P, size=m.D)
+    v = rng.integers(0, P, size=m.D)
+    fields = rng.integers(0, m.family.d, size=rng.integers(1, 6))
+    fast = ModTable(m.family.term_table, P, m.family.potential_table())
+    plain = ModTable(m.family.term_table(), P)
+    assert (fast.jacobians(x, fields) == plain.jacobians(x, fields)).all()
+    assert (fast.jvps(x, fields, v) == plain.jvps(x, fields, v)).all()

@@ -6,11 +6,20 @@
 (b) :func:`conslaw_flint.models.build_model` on random specification strings: a model that
     rebuilds from its canonical specification, or a UserError (ModelError, ParseError, ...).
 
+(c) the parser's work guards on *expensive* text: sums of many powers, huge constants raised to
+    powers, products and powers of those (the ``(A)*(A)`` family of issue 15): every input ends
+    in a polynomial or a ParseError; with ``CONSLAW_FUZZ_REPORT=FILE`` each parse appends its
+    seconds and text to FILE, so that a long run (``HYPOTHESIS_PROFILE=long``) reports the
+    slowest input (``sort -rn FILE | head``); timing is not asserted.
+
 The certificate verifier is fuzzed in ``tests/verify/test_verify_fuzz.py``.  Example counts
 scale with the hypothesis profile (``HYPOTHESIS_PROFILE``, see conftest.py).
 """
 
 from __future__ import annotations
+
+import os
+import time
 
 import flint
 from hypothesis import given, note, settings
@@ -113,3 +122,49 @@ def test_build_model_returns_or_raises_user_error(spec: str) -> None:
     again = build_model(m.canonical_spec())
     assert (again.D, again.d) == (m.D, m.d)
     assert again.family.fields == m.family.fields
+
+
+# ---------------------------------------------------------------------------------------------
+# (c) expensive text against the parser's work guards
+
+REPORT = os.environ.get("CONSLAW_FUZZ_REPORT")
+
+
+@st.composite
+def expensive(draw: st.DrawFn) -> str:
+    """Text whose naive expansion is huge: sums of powers, big constants, products, powers."""
+    def atom() -> str:
+        kind = draw(st.integers(0, 3))
+        v = draw(st.sampled_from(["x1", "x2", "x3", "x12"]))
+        if kind == 0:
+            lo, n = draw(st.integers(0, 3)), draw(st.integers(1, 60))
+            return "(" + "+".join(f"{v}^{e}" for e in range(lo, lo + n)) + ")"
+        if kind == 1:
+            return f"({draw(st.sampled_from(['9', '2', '12345678901234567890']))}" \
+                   f"^{draw(st.integers(1, 3000))})"
+        if kind == 2:
+            return "(" + "+".join(f"x{i}" for i in range(1, draw(st.integers(2, 40)))) + ")"
+        return f"({v}+{draw(st.integers(1, 10**30))})"
+
+    parts = [atom() for _ in range(draw(st.integers(1, 4)))]
+    text = "*".join(parts)
+    if draw(st.booleans()):
+        text = f"({text})^{draw(st.integers(1, 60))}"
+    if draw(st.booleans()):
+        text = f"({text})*({text})"
+    return text
+
+
+@settings(max_examples=2 * BASE)
+@given(expensive())
+def test_parser_bounds_expensive_text(text: str) -> None:
+    t0 = time.monotonic()
+    try:
+        parse_polynomial(text)
+        outcome = "ok"
+    except ParseError as e:
+        outcome = str(e)
+        assert outcome and "\n" not in outcome
+    if REPORT:
+        with open(REPORT, "a", encoding="utf-8") as fh:
+            fh.write(f"{time.monotonic() - t0:.3f}\t{len(text)}\t{outcome[:80]}\t{text[:300]}\n")
