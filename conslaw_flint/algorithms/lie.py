@@ -39,6 +39,23 @@ from ..errors import TimeUp
 from ..results import LieResult, Word, gram_word, is_gram
 
 
+class _JacobianCache(dict):  # type: ignore[type-arg]
+    """Frame Jacobians by frame index, at most as many as a quarter of the memory budget
+    holds (D x D int64 each); the oldest are evicted first.  ``last`` keeps every matrix
+    stored during the current call of :meth:`_Frame.jacobians` until it returns."""
+
+    def __init__(self, D: int) -> None:
+        super().__init__()
+        self.cap = max(4, budget.current().max_memory // 4 // max(8 * D * D, 1))
+        self.last: dict[int, np.ndarray] = {}
+
+    def __setitem__(self, key: int, value: np.ndarray) -> None:
+        super().__setitem__(key, value)
+        self.last[key] = value
+        while len(self) > self.cap:
+            del self[next(iter(self))]
+
+
 class _Frame:
     """Frame fields with values (n, D) and lazily computed Jacobians (n, D, D) at t0."""
 
@@ -47,7 +64,7 @@ class _Frame:
         self.table = family.mod_table(p)
         self.words: list[Word] = []
         self.values: list[np.ndarray] = []
-        self.jac: dict[int, np.ndarray] = {}
+        self.jac = _JacobianCache(family.D)
         self._supports: list[frozenset[int] | None] = []
         self._depends: list[frozenset[int] | None] = []
         self._jets: _Jets | None = None
@@ -102,15 +119,23 @@ class _Frame:
         if gens:
             out[gens] = self.table.jvps(self.x, np.array([self.words[idx[t]] for t in gens]),
                                         v)
-        rest = [t for t in range(len(idx)) if t not in set(gens)]
-        if rest:
-            J = self.jacobians([idx[t] for t in rest])
-            out[rest] = linalg.matmul_mod(J.reshape(-1, self.D), v[:, None] % self.p,
-                                          self.p).reshape(len(rest), self.D)
+        done = set(gens)
+        vv = v[:, None] % self.p
+        for t in range(len(idx)):
+            if t not in done:  # one (cached) Jacobian at a time: D x D each
+                budget.tick()
+                out[t] = linalg.matmul_mod(self.jacobians([idx[t]])[0], vv, self.p)[:, 0]
         return out
 
     def jacobians(self, idx: Sequence[int]) -> np.ndarray:
-        missing = [i for i in idx if i not in self.jac]
+        """The Jacobians dY_i(x) of the frame fields idx, shape (len(idx), D, D), through a
+        cache bounded by the memory budget (least recently computed evicted first)."""
+        budget.reserve(8 * self.D * self.D * (len(idx) + 1),
+                       f"{len(idx)} Jacobian matrices of {self.D} x {self.D}",
+                       "use a smaller model")
+        got = {i: self.jac[i] for i in idx if i in self.jac}
+        missing = [i for i in idx if i not in got]
+        self.jac.last = {}
         gens = [i for i in missing if isinstance(self.words[i], int)]
         if gens:
             J = self.table.jacobians(self.x, np.array([self.words[i] for i in gens]))
@@ -147,8 +172,10 @@ class _Frame:
             self._jets.gram = self.gram_coefficients
             for i in others:
                 self.jac[i] = self._jets.jacobian(self.words[i])
-        return np.stack([self.jac[i] for i in idx]) if idx else np.zeros((0, self.D, self.D),
-                                                                        dtype=np.int64)
+        for i in missing:
+            got[i] = self.jac.last[i]
+        return np.stack([got[i] for i in idx]) if idx else np.zeros((0, self.D, self.D),
+                                                                   dtype=np.int64)
 
 
 class _Jets:
