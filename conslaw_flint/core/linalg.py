@@ -3,9 +3,7 @@
 Everything here is exact.  Matrices modulo a prime p are NumPy ``int64`` arrays with entries in
 [0, p) and p < 2**25, so that a product of two entries (< 2**50) and sums of up to 4096 such
 products fit in 64 bits; :func:`matmul_mod` chunks longer inner dimensions.  Ranks, reduced
-echelon forms and kernels of moderate size go through FLINT's ``nmod_mat``; large ones (both
-sides at least :data:`BLOCKED_MIN`) through :mod:`conslaw_flint.core.dense_mod` (the same normal
-form, computed with BLAS products).
+echelon forms and kernels of moderate size go through FLINT's ``nmod_mat``.
 
 The rank of an integer matrix modulo p is at most its rank over Q, so every rank computed here
 is a valid *lower bound* for the rational rank; callers say so.
@@ -32,8 +30,7 @@ from fractions import Fraction
 import flint
 import numpy as np
 
-from . import budget, dense_mod
-from .dense_mod import matmul_mod
+from . import budget
 
 PRIME_BITS = 25
 
@@ -41,6 +38,8 @@ PRIME_BITS = 25
 # shared/flint-facts.md); FLINT objects are still never shared between threads
 if getattr(flint.ctx, "threads", 1) < 2 and (os.cpu_count() or 1) >= 2:
     flint.ctx.threads = 2
+_CHUNK = 4096
+_FLOAT_CHUNK = 1 << 15
 
 
 def random_prime(rng: random.Random, bits: int = PRIME_BITS, avoid: int = 1) -> int:
@@ -53,14 +52,46 @@ def random_prime(rng: random.Random, bits: int = PRIME_BITS, avoid: int = 1) -> 
             return n
 
 
+def matmul_mod(a: np.ndarray, b: np.ndarray, p: int) -> np.ndarray:
+    """(a @ b) mod p for int64 arrays with entries in [0, p), p < 2**25, exactly.
+
+    Large products run as two float64 matrix products (BLAS, both cores): with b = 2^13 b_hi
+    + b_lo, every product of an entry of a (< 2^25) by one of b_lo (< 2^13) or b_hi (< 2^12)
+    is below 2^38, so a sum of at most 2^15 of them is below 2^53 and float64 holds it
+    exactly; the inner dimension is cut into chunks of 2^15.  Small products use int64 (sums
+    of at most 4096 products < 2^50 stay below 2^62)."""
+    n = a.shape[1]
+    if a.shape[0] * n * b.shape[1] < 1 << 18:
+        if n <= _CHUNK:
+            return (a @ b) % p
+        out = np.zeros((a.shape[0], b.shape[1]), dtype=np.int64)
+        for s in range(0, n, _CHUNK):
+            out = (out + (a[:, s : s + _CHUNK] @ b[s : s + _CHUNK]) % p) % p
+        return out
+    out: np.ndarray | None = None
+    for s in range(0, n, _FLOAT_CHUNK):
+        af = a[:, s : s + _FLOAT_CHUNK].astype(np.float64)
+        bs = b[s : s + _FLOAT_CHUNK]
+        lo = (af @ (bs & 8191).astype(np.float64)).astype(np.int64)   # < 2^53
+        hi = (af @ (bs >> 13).astype(np.float64)).astype(np.int64)
+        # in place (1.5-2x faster on large products): lo + (hi mod p) 2^13 < 2^54
+        hi %= p
+        hi <<= 13
+        lo += hi
+        lo %= p
+        if out is None:
+            out = lo
+        else:
+            out += lo
+            out %= p
+    assert out is not None
+    return out
+
+
 #: measured costs (2 cores): filling an nmod_mat from NumPy, per entry; rank / echelon form,
 #: per rows * cols * min(rows, cols) (shared/flint-facts.md; re-measured 2026-11-30)
 SECONDS_PER_FILL = 2e-7
 SECONDS_PER_ELIMINATION = 1.5e-10
-#: smallest side from which kernels and echelon forms run on BLAS products
-#: (:mod:`conslaw_flint.core.dense_mod`) instead of FLINT (measured crossover: ~300; at 1500 x
-#: 1500 the BLAS route takes 0.38 s against FLINT's 0.67 s with the copy)
-BLOCKED_MIN = 384
 
 
 def elimination_seconds(rows: int, cols: int) -> float:
@@ -146,8 +177,6 @@ def rref_mod(a: np.ndarray, p: int) -> tuple[np.ndarray, list[int]]:
         return np.zeros((0, a.shape[1]), dtype=np.int64), []
     budget.expect(elimination_seconds(*a.shape), f"an echelon form of a {a.shape[0]} x "
                   f"{a.shape[1]} matrix")
-    if min(a.shape) >= BLOCKED_MIN:
-        return dense_mod.rref_blocked(a, p)
     r_mat, rank = to_nmod_mat(a % p, p).rref()
     r = from_nmod_mat(r_mat)[:rank]
     pivots = [int(np.flatnonzero(row)[0]) for row in r]
@@ -184,15 +213,6 @@ def kernel_mod(a: np.ndarray, p: int) -> tuple[np.ndarray, list[int], list[int]]
         free = list(range(n))
         return np.eye(n, dtype=np.int64), [], free
     budget.expect(elimination_seconds(*a.shape), f"a kernel of a {a.shape[0]} x {n} matrix")
-    if min(a.shape) >= BLOCKED_MIN:
-        # large: the RREF on BLAS products (no copy into FLINT), the same normal form
-        E, pivots = dense_mod.rref_blocked(a, p)
-        fs = sorted(set(range(n)) - set(pivots))
-        basis = np.zeros((len(fs), n), dtype=np.int64)
-        basis[np.arange(len(fs)), fs] = 1
-        if pivots and fs:
-            basis[:, pivots] = (-E[:, fs].T) % p
-        return basis, pivots, fs
     m = to_nmod_mat(a % p, p)
     # a small block is usually of full column rank: a rank (LU) settles it; a large one is
     # eliminated once, straight to its kernel
