@@ -14,7 +14,14 @@ its invariant written next to it and a test that compares it with the plain comp
    integers, with p dividing no denominator of the input.  So the sampled matrix S of a block
    has rank_p(S) <= rank_p(M_block) <= rank_Q(M_block), i.e.
    dim_Q ker M_block <= dim_p ker S: whatever the samples, dim_p ker S is an upper bound.
-3. **Lift and prove.**  The reduced kernel basis of S is lifted to Q by rational
+3. **Forced zeros** (blocks of at least :data:`PEEL_MIN` unknowns): an equation of the exact
+   system whose only non-zero entry (over Z) among the unknowns left is on the unknown alpha
+   forces a_alpha = 0 in every rational solution; removing alpha's column leaves the other
+   solutions unchanged and may leave more such equations.  Peeled to the end
+   (:func:`forced_zeros`), the block keeps only the unknowns left; the kernel is that of the
+   block restricted to them, padded with zeros (a 10-variable ODE at degree 5: 3,002 unknowns,
+   2,999 forced to zero).
+4. **Lift and prove.**  The reduced kernel basis of S is lifted to Q by rational
    reconstruction (Chinese remaindering over the primes drawn so far) and every candidate is
    verified as an exact polynomial identity <grad h, X_i> = 0 for all i
    (:class:`~conslaw_flint.algorithms.checks.LawChecker`).  Verified candidates of distinct
@@ -313,6 +320,56 @@ def exact_block_laws(block: Sequence[Monomial], family: FieldFamily) -> list[Spa
     return out
 
 
+#: blocks of at least this many unknowns are peeled of their forced zeros first (below it the
+#: sampled solve is cheaper than building the exact system: ~60 us an unknown)
+PEEL_MIN = 256
+#: largest exact system (estimated non-zero entries) built for peeling; larger blocks are
+#: solved without it
+PEEL_MAX_ENTRIES = 5_000_000
+#: families whose compiled table is larger are not peeled (the exact system needs the table of
+#: the fields, which large networks never build)
+PEEL_MAX_TABLE = 1_000_000
+
+
+def forced_zeros(block: Sequence[Monomial], family: FieldFamily) -> np.ndarray:
+    """Positions (into ``block``) of the unknowns that every rational law of the block has
+    zero coefficient on, found by peeling the exact coefficient system
+    (:func:`block_system`): an equation with a single non-zero entry (over Z, not modulo a
+    prime) among the unknowns not yet removed forces that unknown to zero; its column is
+    removed and the equations it met are recounted, to the end.  The laws of the block are
+    those of the remaining unknowns alone, padded with zeros (module docstring, step 3)."""
+    _, rows = block_system(block, family)
+    col_rows: dict[int, list[int]] = {}
+    count = []
+    for r, row in enumerate(rows):
+        nz = [j for j, c in row.items() if c]
+        count.append(len(nz))
+        for j in nz:
+            col_rows.setdefault(j, []).append(r)
+    dead = np.zeros(len(block), dtype=bool)
+    stack = [r for r, c in enumerate(count) if c == 1]
+    while stack:
+        r = stack.pop()
+        if count[r] != 1:
+            continue
+        j = next(j for j, c in rows[r].items() if c and not dead[j])
+        dead[j] = True
+        for r2 in col_rows[j]:
+            count[r2] -= 1
+            if count[r2] == 1:
+                stack.append(r2)
+    return np.flatnonzero(dead)
+
+
+def _peel_entries(block_size: int, degree: int, family: FieldFamily) -> int:
+    """An upper bound on the non-zero entries of a block's exact system: each unknown meets at
+    most (its variables) x (terms of those components) equations."""
+    table = family.term_table()
+    per_comp = np.bincount(table.t_comp, minlength=family.D)
+    top = np.sort(per_comp)[::-1][:max(1, min(degree, family.D))]
+    return block_size * int(top.sum())
+
+
 def _positive_leading(h: SparsePoly) -> SparsePoly:
     """h or -h, whichever has a positive leading term in printing order (degree first, then
     lexicographic with x1 > x2 > ...)."""
@@ -418,8 +475,35 @@ def _polynomial_laws(model: Model, degree: int, homogeneous: bool, seed: int,
     extra_rows = 4
     attempts = 0
 
+    # forced zeros of the large blocks (step 3 of the module docstring): their columns leave
+    kept: dict[int, np.ndarray] = {}
+    large = np.flatnonzero(sizes >= PEEL_MIN).tolist()
+    if large and family.table_entries() > PEEL_MAX_TABLE:
+        large = []   # a large network: its gradient table is not built for this
+    for b in large:
+        n = int(sizes[b])
+        entries = _peel_entries(n, degree, family)
+        if entries > PEEL_MAX_ENTRIES:
+            continue
+        budget.tick()
+        budget.reserve(entries * 200, f"the exact system of a block of {n} unknowns",
+                       "lower --degree")
+        dead = forced_zeros(unk.monomials(order[starts[b]:starts[b + 1]]), family)
+        if len(dead):
+            keep = np.ones(n, dtype=bool)
+            keep[dead] = False
+            kept[b] = np.flatnonzero(keep)
+
+    def columns(b: int) -> np.ndarray:
+        cols = order[starts[b]:starts[b + 1]]
+        return cols[kept[b]] if b in kept else cols
+
     def monos(b: int) -> list[Monomial]:
-        return unk.monomials(order[starts[b]:starts[b + 1]])
+        return unk.monomials(columns(b))
+
+    for b in [b for b, k in kept.items() if not len(k)]:
+        results[b] = []
+    pending = np.array([b for b in pending.tolist() if b not in results], dtype=np.int64)
 
     while len(pending):
         attempts += 1
@@ -438,7 +522,9 @@ def _polynomial_laws(model: Model, degree: int, homogeneous: bool, seed: int,
         kernels: dict[int, tuple[np.ndarray, list[int]]] = {}
         bar_cm = progress.task(f"law blocks (prime {attempts})", len(pending))
         bar = bar_cm.__enter__()
-        psize = sizes[pending]
+        psize = sizes[pending].copy()
+        # peeled blocks take the path of one sampled matrix each (their columns are a subset)
+        psize[np.isin(pending, np.fromiter(kept, dtype=np.int64, count=len(kept)))] = 1 << 40
         # single unknowns, all at once: a single unknown is a candidate law only if every
         # sampled row vanishes on it
         singles = pending[psize == 1]
@@ -472,9 +558,8 @@ def _polynomial_laws(model: Model, degree: int, homogeneous: bool, seed: int,
         # fails its exact check and the next round samples more)
         for b in pending[psize > 32].tolist():
             budget.tick()
-            n = int(sizes[b])
-            S = samples.block_matrix(unk.idx[order[starts[b]:starts[b + 1]]],
-                                     n + 8 + extra_rows)
+            cols = columns(b)
+            S = samples.block_matrix(unk.idx[cols], len(cols) + 8 + extra_rows)
             basis, _, free = linalg.kernel_mod(S, p)
             kernels[b] = (basis, free)
             bar.update(1)
@@ -575,6 +660,6 @@ def _integer_items(h: SparsePoly) -> list[tuple[Monomial, Fraction]]:
     return [(m, c * den) for m, c in h.items()]
 
 
-__all__ = ["DEFAULT_MAX_UNKNOWNS", "LawResult", "block_system", "count_unknowns",
-           "count_unknowns_capped", "estimate_unknowns", "exact_block_laws",
+__all__ = ["DEFAULT_MAX_UNKNOWNS", "PEEL_MIN", "LawResult", "block_system", "count_unknowns",
+           "count_unknowns_capped", "estimate_unknowns", "exact_block_laws", "forced_zeros",
            "independent_gradients", "independent_subfamily", "law_order", "polynomial_laws"]
