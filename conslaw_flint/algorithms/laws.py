@@ -326,9 +326,8 @@ PEEL_MIN = 256
 #: largest exact system (estimated non-zero entries) built for peeling; larger blocks are
 #: solved without it
 PEEL_MAX_ENTRIES = 5_000_000
-#: families whose compiled table is larger are not peeled (the exact system needs the table of
-#: the fields, which large networks never build)
-PEEL_MAX_TABLE = 1_000_000
+#: measured cost of building and peeling the exact system, per non-zero entry (seconds)
+PEEL_SECONDS_PER_ENTRY = 2e-6
 
 
 def forced_zeros(block: Sequence[Monomial], family: FieldFamily) -> np.ndarray:
@@ -364,8 +363,12 @@ def forced_zeros(block: Sequence[Monomial], family: FieldFamily) -> np.ndarray:
 def _peel_entries(block_size: int, degree: int, family: FieldFamily) -> int:
     """An upper bound on the non-zero entries of a block's exact system: each unknown meets at
     most (its variables) x (terms of those components) equations."""
-    table = family.term_table()
-    per_comp = np.bincount(table.t_comp, minlength=family.D)
+    if family.is_gradient:
+        # component k of grad phi_i has one term per term of phi_i containing x_k (the
+        # gradient table itself is not built for this)
+        per_comp = np.bincount(family.potential_table().e_var, minlength=family.D)
+    else:
+        per_comp = np.bincount(family.term_table().t_comp, minlength=family.D)
     top = np.sort(per_comp)[::-1][:max(1, min(degree, family.D))]
     return block_size * int(top.sum())
 
@@ -478,12 +481,15 @@ def _polynomial_laws(model: Model, degree: int, homogeneous: bool, seed: int,
     # forced zeros of the large blocks (step 3 of the module docstring): their columns leave
     kept: dict[int, np.ndarray] = {}
     large = np.flatnonzero(sizes >= PEEL_MIN).tolist()
-    if large and family.table_entries() > PEEL_MAX_TABLE:
-        large = []   # a large network: its gradient table is not built for this
     for b in large:
         n = int(sizes[b])
-        entries = _peel_entries(n, degree, family)
-        if entries > PEEL_MAX_ENTRIES:
+        # (the exact system of a gradient family needs the table of the gradients built too)
+        entries = _peel_entries(n, degree, family) + (family.table_entries()
+                                                      if family.is_gradient else 0)
+        # peel only where the exact system is cheaper than the dense sampled solve it saves
+        # (a network's block of squares is not: its system has a term per path)
+        if entries > PEEL_MAX_ENTRIES or \
+                PEEL_SECONDS_PER_ENTRY * entries > linalg.elimination_seconds(n + 12, n):
             continue
         budget.tick()
         budget.reserve(entries * 200, f"the exact system of a block of {n} unknowns",
