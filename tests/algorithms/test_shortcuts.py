@@ -344,3 +344,25 @@ def test_hessians_from_potentials_equal_gradient_table(spec: str, seed: int) -> 
     plain = ModTable(m.family.term_table(), P)
     assert (fast.jacobians(x, fields) == plain.jacobians(x, fields)).all()
     assert (fast.jvps(x, fields, v) == plain.jvps(x, fields, v)).all()
+
+
+@given(st.integers(0, 2**32), st.integers(1, 9), st.integers(1, 400),
+       st.sampled_from([3, 1000, 2**40]))
+def test_row_ids_packed_equals_lexsort(seed: int, width: int, n: int, spread: int) -> None:
+    """checks._row_ids packs the columns into one int64 key when their ranges fit in 62 bits
+    (else it sorts lexicographically): the ids and representatives equal those of the plain
+    lexicographic sort, with many repeated rows and ranges that force either path."""
+    from conslaw_flint.algorithms.checks import _row_ids
+
+    rng = np.random.default_rng(seed)
+    rows = rng.integers(-1, spread, size=(n, width))
+    rows[n // 2:] = rows[: n - n // 2]
+    o = np.lexsort(rows.T[::-1])
+    srt = rows[o]
+    new = np.ones(n, dtype=bool)
+    new[1:] = (srt[1:] != srt[:-1]).any(axis=1)
+    ids = np.empty(n, dtype=np.int64)
+    ids[o] = np.cumsum(new) - 1
+    got_ids, got_first = _row_ids(rows)
+    assert got_ids.tolist() == ids.tolist()
+    assert got_first.tolist() == o[new].tolist()
