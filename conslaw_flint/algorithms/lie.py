@@ -12,7 +12,9 @@ the distribution spanned by the frame is that of V_k, and [fY, gZ] = fg[Y, Z] mo
 distribution, so brackets of frame fields generate the same involutive closure.  A bracket
 value needs only the values and Jacobians of its two operands at t0:
 [Y_a, Y_b](t0) = dY_b(t0) Y_a(t0) - dY_a(t0) Y_b(t0); Jacobians of generators come from
-vectorised term tables, those of deeper brackets from exact symbolic brackets modulo p.
+vectorised term tables, those of brackets of two generators from contracted Hessians, those of
+deeper words from truncated Taylor jets modulo p (:class:`_Jets`) or, when the jets would be
+large, from elementary differentials (:mod:`~conslaw_flint.algorithms.trees`).
 Pairs with disjoint supports (structurally zero brackets) are pruned with a networkx graph,
 and each unordered pair is bracketed once (antisymmetry).
 
@@ -37,6 +39,11 @@ from ..core.progress import task as progress_task
 from ..core.tables import ModTable
 from ..errors import TimeUp
 from ..results import LieResult, Word, gram_word, is_gram
+from . import trees
+
+#: deep words whose jets would have more monomials than this (C(D + depth, depth)) take the
+#: elementary differentials of :mod:`~conslaw_flint.algorithms.trees` when they are affordable
+TREES_ABOVE_JET_MONOMIALS = 1_000
 
 
 class _JacobianCache(dict):  # type: ignore[type-arg]
@@ -68,6 +75,7 @@ class _Frame:
         self._supports: list[frozenset[int] | None] = []
         self._depends: list[frozenset[int] | None] = []
         self._jets: _Jets | None = None
+        self._trees: trees.Trees | None | bool = None   # False: not applicable
 
     def add(self, word: Word, value: np.ndarray, support: frozenset[int] | None,
             depends: frozenset[int] | None) -> None:
@@ -167,15 +175,41 @@ class _Frame:
                                - linalg.matmul_mod(Ja, Jb, p) - Tav) % p
             others = [i for i in others if i not in set(pairs)]
         if others:
-            if self._jets is None:
-                self._jets = _Jets(self.table, self.x, self.p)
-            self._jets.gram = self.gram_coefficients
             for i in others:
-                self.jac[i] = self._jets.jacobian(self.words[i])
+                budget.tick()
+                J = self._tree_jacobian(self.words[i])
+                if J is None:
+                    if self._jets is None:
+                        self._jets = _Jets(self.table, self.x, self.p)
+                    self._jets.gram = self.gram_coefficients
+                    J = self._jets.jacobian(self.words[i])
+                self.jac[i] = J
         for i in missing:
             got[i] = self.jac.last[i]
         return np.stack([got[i] for i in idx]) if idx else np.zeros((0, self.D, self.D),
                                                                    dtype=np.int64)
+
+
+    def _tree_jacobian(self, w: Word) -> np.ndarray | None:
+        """dY_w(x) through elementary differentials (:mod:`~conslaw_flint.algorithms.trees`)
+        when a word this deep would need large jets and the generators' derivative tensors
+        are small; None: use the jets."""
+        if self._trees is False:
+            return None
+        k = trees.word_depth(w)
+        if trees.jets_order_monomials(self.D, k) <= TREES_ABOVE_JET_MONOMIALS:
+            return None
+        if self._trees is None:
+            deg = int(trees._degrees(self.table).max(initial=0))
+            if deg > 4 or self.D >= 1 << 13 \
+                    or trees.tensor_entries(self.table) > trees.MAX_TENSOR_ENTRIES:
+                self._trees = False
+                return None
+            self._trees = trees.Trees(self.table, self.x, self.p, self.gram_coefficients)
+        try:
+            return self._trees.jacobian(w)
+        except trees.TooManyTrees:
+            return None
 
 
 class _Jets:
