@@ -79,6 +79,30 @@ def word_str(w: Word) -> str:
     return f"[{word_str(w[0])}, {word_str(w[1])}]"
 
 
+#: laws with more terms are shortened in the human reports (``text``); JSON, Markdown and
+#: LaTeX keep every term, and ``conslaw ... --all-terms`` prints them in the text too
+MAX_TERMS_SHOWN = 20
+
+
+def law_text(h: Poly, names: Sequence[str] | None = None,
+             max_terms: int | None = MAX_TERMS_SHOWN) -> str:
+    """A law as text, its first ``max_terms`` terms (in the ring's order) followed by how many
+    are left out when it has more (None: every term)."""
+    n = len(h)
+    if max_terms is None or n <= max_terms:
+        return to_text(h, names)
+    ctx = h.context()
+    head = ctx.from_dict(dict(list(h.terms())[:max_terms]))
+    return f"{to_text(head, names)} + ... [{n - max_terms} more of {n} terms]"
+
+
+def _shortened_note(laws: Sequence[Poly], max_terms: int | None) -> list[str]:
+    if max_terms is not None and any(len(h) > max_terms for h in laws):
+        return [f"(laws of more than {max_terms} terms are shortened here; every term is in "
+                "--json / to_dict(), or printed with --all-terms)"]
+    return []
+
+
 def _names(model: Model, index_names: bool) -> Sequence[str] | None:
     return default_names(model.D) if index_names else None
 
@@ -188,8 +212,9 @@ class LawResult:
     def __str__(self) -> str:
         return self.text()
 
-    def text(self, index_names: bool = False) -> str:
-        """The human report (the output of ``conslaw laws``)."""
+    def text(self, index_names: bool = False, max_terms: int | None = MAX_TERMS_SHOWN) -> str:
+        """The human report (the output of ``conslaw laws``); laws longer than ``max_terms``
+        terms are shortened (None: every term)."""
         names = _names(self.model, index_names)
         lines = [
             _model_line(self.model),
@@ -208,7 +233,8 @@ class LawResult:
             indep = set(self.independent)
             for i, h in enumerate(self.basis):
                 mark = "  *  " if i in indep else "     "
-                lines.append(f"{i + 1:>{width}}  {mark}  {to_text(h, names)}")
+                lines.append(f"{i + 1:>{width}}  {mark}  {law_text(h, names, max_terms)}")
+            lines += _shortened_note(self.basis, max_terms)
         lines.append("")
         lines.append(f"({self.unknowns} unknown coefficients in "
                      f"{plural(self.blocks, 'independent block')})")
@@ -359,8 +385,9 @@ class CountResult:
     def __str__(self) -> str:
         return self.text()
 
-    def text(self, index_names: bool = False) -> str:
-        """The human report (the output of ``conslaw count``)."""
+    def text(self, index_names: bool = False, max_terms: int | None = MAX_TERMS_SHOWN) -> str:
+        """The human report (the output of ``conslaw count``); laws longer than ``max_terms``
+        terms are shortened (None: every term)."""
         names = _names(self.model, index_names)
         m, lie = self.model, self.lie
         lines = [
@@ -381,7 +408,8 @@ class CountResult:
             lines.append(f"{plural(len(self.laws), 'independent polynomial law')} "
                          f"(degree <= {self.degree_reached}):")
             for i, h in enumerate(self.laws):
-                lines.append(f"  {i + 1:>3}. {to_text(h, names)}")
+                lines.append(f"  {i + 1:>3}. {law_text(h, names, max_terms)}")
+            lines += _shortened_note(self.laws, max_terms)
         lines.append(f"({self.seconds:.2f} s)")
         return "\n".join(lines)
 
@@ -445,5 +473,5 @@ class CountResult:
         return _html(self._repr_markdown_())
 
 
-__all__ = ["CountResult", "LawResult", "LieResult", "Word", "gram_word", "is_gram", "plural",
-           "word_from_json", "word_str", "word_to_json"]
+__all__ = ["MAX_TERMS_SHOWN", "CountResult", "LawResult", "LieResult", "Word", "gram_word",
+           "is_gram", "law_text", "plural", "word_from_json", "word_str", "word_to_json"]

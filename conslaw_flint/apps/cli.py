@@ -124,7 +124,8 @@ def cmd_laws(args: argparse.Namespace) -> int:
             print(f"conslaw: {e}; no basis is printed (a partial one proves nothing): raise "
                   "--time-limit or lower --degree", file=sys.stderr)
             return 3
-    print(render(res, "json" if args.json else args.format, args.index_names))
+    print(render(res, "json" if args.json else args.format, args.index_names,
+                 args.all_terms))
     return 0
 
 
@@ -150,7 +151,7 @@ def cmd_count(args: argparse.Namespace) -> int:
         out["certificate"] = written
         print(json.dumps(out, indent=1))
     else:
-        print(render(res, args.format, args.index_names))
+        print(render(res, args.format, args.index_names, args.all_terms))
         if written:
             print(f"certificate written to {written}")
     return 130 if res.stopped_by == "signal" else 0
@@ -193,6 +194,15 @@ class _Parser(argparse.ArgumentParser):
         print(f"conslaw: {message} (see conslaw {self.prog.partition(' ')[2] or ''} --help)"
               .replace("  --help", " --help"), file=sys.stderr)
         raise SystemExit(2)
+
+
+def all_terms_option(sp: argparse.ArgumentParser) -> None:
+    """``--all-terms``, for the commands that print laws."""
+    from ..results import MAX_TERMS_SHOWN
+
+    sp.add_argument("--all-terms", action="store_true",
+                    help="print every term of long laws (the text shortens laws of more than "
+                    f"{MAX_TERMS_SHOWN} terms; --json and the other formats have every term)")
 
 
 def common_options(sp: argparse.ArgumentParser, *, limits: bool = True) -> None:
@@ -250,6 +260,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="output format (default text; --json for JSON)")
     model_options(sl)
     common_options(sl)
+    all_terms_option(sl)
     sl.set_defaults(func=cmd_laws)
 
     sc = sub.add_parser(
@@ -275,6 +286,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="output format (default text; --json for JSON)")
     model_options(sc)
     common_options(sc)
+    all_terms_option(sc)
     sc.set_defaults(func=cmd_count)
 
     sv = sub.add_parser(

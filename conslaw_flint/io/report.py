@@ -38,10 +38,12 @@ def _latex(res: LawResult | CountResult, index_names: bool) -> str:
     return "\n".join(lines)
 
 
-def render(res: LawResult | CountResult, fmt: str = "text", index_names: bool = False) -> str:
-    """``res`` in one of :data:`FORMATS`."""
+def render(res: LawResult | CountResult, fmt: str = "text", index_names: bool = False,
+           all_terms: bool = False) -> str:
+    """``res`` in one of :data:`FORMATS` (the text shortens laws of more than
+    :data:`~conslaw_flint.results.MAX_TERMS_SHOWN` terms unless ``all_terms``)."""
     if fmt == "text":
-        return res.text(index_names)
+        return res.text(index_names, max_terms=None) if all_terms else res.text(index_names)
     if fmt == "json":
         return json.dumps(res.to_dict(index_names), indent=1)
     if fmt == "markdown":
