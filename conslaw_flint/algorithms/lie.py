@@ -37,7 +37,7 @@ from ..core import budget, linalg
 from ..core.fields import FieldFamily, interaction_graph
 from ..core.progress import task as progress_task
 from ..core.tables import ModTable
-from ..errors import TimeUp
+from ..errors import TimeUp, TooLargeError
 from ..results import LieResult, Word, gram_word, is_gram
 from . import trees
 
@@ -205,11 +205,15 @@ class _Frame:
                     or trees.tensor_entries(self.table) > trees.MAX_TENSOR_ENTRIES:
                 self._trees = False
                 return None
-            self._trees = trees.Trees(self.table, self.x, self.p, self.gram_coefficients)
+            try:
+                self._trees = trees.Trees(self.table, self.x, self.p, self.gram_coefficients)
+            except TooLargeError:
+                self._trees = False     # the tensors do not fit: the jets decide
+                return None
         try:
             return self._trees.jacobian(w)
-        except trees.TooManyTrees:
-            return None
+        except (trees.TooManyTrees, TooLargeError):
+            return None     # too many trees, or their Jacobians do not fit: the jets decide
 
 
 class _Jets:

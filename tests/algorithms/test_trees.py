@@ -126,3 +126,23 @@ def test_too_many_trees_falls_back() -> None:
             T.expansion(w)
     finally:
         trees.MAX_TREES = old
+
+
+def test_trees_that_do_not_fit_fall_back_to_jets(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A memory refusal inside the trees (their tensors or Jacobians above the budget) makes
+    the closure use the jets for that word: the same ranks as with the jets alone."""
+    from conslaw_flint.errors import TooLargeError
+
+    m = build_model("random:6,2,3,0")
+    monkeypatch.setattr(lie, "TREES_ABOVE_JET_MONOMIALS", 10**18)
+    want = lie_closure(m.family, seed=1)
+    calls = []
+
+    def refuse(self, w):  # noqa: ANN001, ANN202
+        calls.append(w)
+        raise TooLargeError("the Jacobians of the trees need about 1 TiB")
+
+    monkeypatch.setattr(lie, "TREES_ABOVE_JET_MONOMIALS", 0)
+    monkeypatch.setattr(trees.Trees, "jacobian", refuse)
+    got = lie_closure(m.family, seed=1)
+    assert calls and got.level_ranks == want.level_ranks
