@@ -200,7 +200,7 @@ class _Frame:
         if trees.jets_order_monomials(self.D, k) <= TREES_ABOVE_JET_MONOMIALS:
             return None
         if self._trees is None:
-            deg = int(trees._degrees(self.table).max(initial=0))
+            deg = int(trees.generator_degrees(self.table).max(initial=0))
             if deg > 4 or self.D >= 1 << 13 \
                     or trees.tensor_entries(self.table) > trees.MAX_TENSOR_ENTRIES:
                 self._trees = False

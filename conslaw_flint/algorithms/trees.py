@@ -64,12 +64,13 @@ class TooManyTrees(Exception):
 
 def tensor_entries(table: ModTable) -> int:
     """Entries of the derivative tensors U_m^a (m <= degree of X_a) of every generator."""
-    deg = _degrees(table)
+    deg = generator_degrees(table)
     D = table.D
     return int(sum(sum(D ** (m + 1) for m in range(int(g) + 1)) for g in deg))
 
 
-def _degrees(table: ModTable) -> np.ndarray:
+def generator_degrees(table: ModTable) -> np.ndarray:
+    """The total degree of each generator (the largest degree of its terms; 0 if none)."""
     t = table.table
     tdeg = np.bincount(t.e_term, weights=t.e_exp, minlength=t.n_terms).astype(np.int64)
     deg = np.zeros(table.n_fields, dtype=np.int64)
@@ -90,7 +91,7 @@ class Trees:
         budget.reserve(8 * n * 2, f"the derivative tensors of the generators ({n} entries)",
                        "use a smaller model")
         self.D, self.p, self.x = D, p, np.asarray(x, dtype=np.int64) % p
-        self.deg = _degrees(table).tolist()
+        self.deg = generator_degrees(table).tolist()
         self.gram = gram
         self.U = self._tensors(table)
         self.expansions: dict[Word, dict[Tree, int]] = {}
@@ -234,5 +235,5 @@ def word_depth(w: Word) -> int:
     return 1 + max(word_depth(w[0]), word_depth(w[1]))
 
 
-__all__ = ["MAX_TREES", "Trees", "TooManyTrees", "jets_order_monomials", "tensor_entries",
-           "word_depth"]
+__all__ = ["MAX_TREES", "Trees", "TooManyTrees", "generator_degrees", "jets_order_monomials",
+           "tensor_entries", "word_depth"]
