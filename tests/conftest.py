@@ -24,8 +24,10 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, settings
 
 _TESTS = str(Path(__file__).resolve().parent)
@@ -39,3 +41,15 @@ settings.register_profile("ci", derandomize=True, max_examples=25, deadline=None
 settings.register_profile("long", max_examples=500, deadline=None,
                           suppress_health_check=_SLOW_OK, print_blob=True)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+@pytest.fixture(scope="module")
+def torch_one_thread() -> Iterator[None]:
+    """One intra-op torch thread for a module of tests on tiny tensors: faster, and steady on
+    a loaded machine (the modules that use it import torch with ``importorskip``)."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

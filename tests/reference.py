@@ -37,6 +37,44 @@ def sympy_fields(model) -> tuple[list[sp.Symbol], list[list[sp.Expr]]]:  # noqa:
     return xs, fields
 
 
+def sympy_word(w: Any, xs: list[sp.Symbol], fields: list[list[sp.Expr]],
+               point: list[int] | None = None) -> sp.Matrix:
+    """The field of a bracket word, the plain way: a generator index, a pair [A, B] with
+    [A, B] = dB·A - dA·B, or a Gram word ``{"gram": j}`` as the explicit combination
+    sum_i X_i,j(point) X_i (it needs ``point``)."""
+    if isinstance(w, int):
+        return sp.Matrix(fields[w])
+    if isinstance(w, dict):
+        assert point is not None, "a Gram word needs the point"
+        subs = dict(zip(xs, point, strict=True))
+        total = sp.zeros(len(xs), 1)
+        for f in fields:
+            total += f[w["gram"]].subs(subs) * sp.Matrix(f)
+        return total.applyfunc(sp.expand)
+    X = sympy_word(w[0], xs, fields, point)
+    Y = sympy_word(w[1], xs, fields, point)
+    return (Y.jacobian(xs) * X - X.jacobian(xs) * Y).applyfunc(sp.expand)
+
+
+def flint_word_field(model, w: Any, p: int) -> dict[int, Any]:  # noqa: ANN001
+    """The exact field of a bracket word modulo p as FLINT polynomials in x1..xD, components
+    by index ([A, B] = dB·A - dA·B, by core.fields.bracket on the generators reduced mod p)."""
+    import flint
+
+    from conslaw_flint.core.fields import bracket
+
+    ctx = flint.nmod_mpoly_ctx.get([f"x{i + 1}" for i in range(model.D)], p,
+                                   ordering="deglex")
+    gens = [{k: ctx.from_dict({e: int(c.p) * pow(int(c.q), -1, p) % p
+                               for e, c in comp.to_dict().items()})
+             for k, comp in f.items()} for f in model.family.fields]
+
+    def sym(v: Any) -> Any:
+        return gens[v] if isinstance(v, int) else bracket(sym(v[0]), sym(v[1]))
+
+    return sym(w)
+
+
 def sympy_is_law(h: Any, model) -> bool:  # noqa: ANN001
     """<grad h, X_i> == 0 for all i, checked by sympy expansion (independent of FLINT)."""
     xs, fields = sympy_fields(model)
@@ -109,9 +147,10 @@ def random_poly_spec(rng: random.Random, D: int, d: int, deg: int) -> str:
     return "poly:" + ";".join(comps)
 
 
-__all__ = ["COEFS", "Fraction", "flint_full_system", "flint_law_space_dim", "model_specs",
+__all__ = ["COEFS", "Fraction", "flint_full_system", "flint_law_space_dim", "flint_word_field",
+           "model_specs",
            "polynomial_texts", "random_poly_spec", "renumber", "sympy_fields", "sympy_is_law",
-           "sympy_law_space_dim", "sympy_lie_rank", "to_sympy"]
+           "sympy_law_space_dim", "sympy_lie_rank", "sympy_word", "to_sympy"]
 
 
 def sympy_law_space_dim(model, degree: int, homogeneous: bool) -> int:  # noqa: ANN001

@@ -3,7 +3,7 @@
 import random
 
 import pytest
-from reference import sympy_lie_rank
+from reference import flint_word_field, sympy_lie_rank
 
 from conslaw_flint.algorithms.lie import lie_closure
 from conslaw_flint.models import build_model
@@ -75,23 +75,15 @@ def _sparse(f):  # noqa: ANN001, ANN202 - FLINT nmod field -> (component, terms)
                  for e, c in comp.to_dict().items()]) for k, comp in f.items()]
 
 
-def _to_nmod(field, ctx, p: int):  # noqa: ANN001, ANN202 - FLINT fmpq field -> mod p
-    return {k: ctx.from_dict({e: int(c.p) * pow(int(c.q), -1, p) % p
-                              for e, c in comp.to_dict().items()})
-            for k, comp in field.items()}
-
-
 WORDS = [(0, 1), (1, 2), (2, 0), (0, 2), ((0, 1), 2), (1, (0, (1, 2))), (((0, 1), 2), (1, 2))]
 
 
 def test_bracket_jacobians_and_jets_match_exact_symbolic_brackets() -> None:
     # values and Jacobians of words, from generator jets (depth 1: contracted Hessians;
     # deeper: truncated Taylor jets), equal those of the exact symbolic brackets mod p
-    import flint
     import numpy as np
 
     from conslaw_flint.algorithms.lie import _Frame, _Jets
-    from conslaw_flint.core.fields import bracket
     from conslaw_flint.core.tables import ModTable, TermTable
 
     m = build_model("poly:x1^2*x2 + x3^3;x2*x3^2 + x1;x1*x2*x3")
@@ -105,14 +97,8 @@ def test_bracket_jacobians_and_jets_match_exact_symbolic_brackets() -> None:
         frame.add(w, vals[0], frozenset(), frozenset())
     got = frame.jacobians(list(range(m.d, m.d + len(WORDS))))
     jets = _Jets(m.family.mod_table(p), x, p)
-    ctx = flint.nmod_mpoly_ctx.get(["x1", "x2", "x3"], p, ordering="deglex")
-    gens = [_to_nmod(f, ctx, p) for f in m.family.fields]
-
-    def sym(w):  # noqa: ANN001, ANN202
-        return gens[w] if isinstance(w, int) else bracket(sym(w[0]), sym(w[1]))
-
     for t, w in enumerate(WORDS):
-        table = ModTable(TermTable.from_sparse([_sparse(sym(w))], 3), p)
+        table = ModTable(TermTable.from_sparse([_sparse(flint_word_field(m, w, p))], 3), p)
         assert (got[t] == table.jacobians(x, np.array([0]))[0]).all(), w
         assert (jets.jacobian(w) == table.jacobians(x, np.array([0]))[0]).all(), w
         assert (jets.value(w) == table.values_dense(x)[0]).all(), w

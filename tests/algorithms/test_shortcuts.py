@@ -233,6 +233,19 @@ def test_gated_gradients_lie_in_v_and_span_it(spec: str) -> None:
     assert linalg.rank_mod(G, P) == r, spec
 
 
+def laws_and_non_laws(m, seed: int, n: int) -> tuple[list, random.Random]:  # noqa: ANN001
+    """Candidates for the law checks: the degree-2 law basis, the first n laws perturbed by a
+    random quadratic monomial (non-laws, mostly), and g1^2 - gD^2; and the random generator
+    (for more candidates)."""
+    g = m.gens()
+    rng = random.Random(seed)
+    cands = list(polynomial_laws(m, 2, seed=seed).basis)
+    for h in list(cands[:n]):
+        cands.append(h + rng.choice([-1, 1, 2]) * g[rng.randrange(m.D)] * g[rng.randrange(m.D)])
+    cands.append(g[0] ** 2 - g[m.D - 1] ** 2)
+    return cands, rng
+
+
 @given(st.sampled_from(["relu:2,3,2", "relu:3,3,3", "relu-bias:2,3,2", "product:4",
                         "relu:2,2,2,2"]), st.integers(0, 2**16))
 def test_restricted_check_equals_full_check(spec: str, seed: int) -> None:
@@ -240,12 +253,7 @@ def test_restricted_check_equals_full_check(spec: str, seed: int) -> None:
     the paths to its variables agrees with the full vectorised check, on laws and on
     perturbed non-laws."""
     m = build_model(spec)
-    g = m.gens()
-    rng = random.Random(seed)
-    cands = list(polynomial_laws(m, 2, seed=seed).basis)
-    for h in list(cands[:3]):
-        cands.append(h + rng.choice([-1, 1, 2]) * g[rng.randrange(m.D)] * g[rng.randrange(m.D)])
-    cands.append(g[0] ** 2 - g[m.D - 1] ** 2)
+    cands, _ = laws_and_non_laws(m, seed, 3)
     full = LawChecker(m.family)
     full.restrict_above = 1 << 62
     for h in cands:
@@ -286,12 +294,9 @@ def test_grouped_check_equals_plain_check(spec: str, seed: int, width: int) -> N
     their variables, any group width) agrees with the plain vectorised check, on laws and on
     perturbed non-laws."""
     m = build_model(spec)
+    cands, rng = laws_and_non_laws(m, seed, 4)
     g = m.gens()
-    rng = random.Random(seed)
-    cands = list(polynomial_laws(m, 2, seed=seed).basis)
-    for h in list(cands[:4]):
-        cands.append(h + rng.choice([-1, 1, 2]) * g[rng.randrange(m.D)] * g[rng.randrange(m.D)])
-    cands += [g[0] ** 2 - g[m.D - 1] ** 2, g[rng.randrange(m.D)] * g[rng.randrange(m.D)]]
+    cands.append(g[rng.randrange(m.D)] * g[rng.randrange(m.D)])
     checker = LawChecker(m.family)
     plain = checker.check_many(cands, grouped=False)
     assert checker.check_grouped(cands, width=width) == plain, spec

@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import random
 
-import flint
 import numpy as np
 import pytest
 from hypothesis import given, note
 from hypothesis import strategies as st
+from reference import flint_word_field
 
 from conslaw_flint.algorithms import lie, trees
 from conslaw_flint.algorithms.lie import _Jets, lie_closure
-from conslaw_flint.core.fields import bracket
 from conslaw_flint.models import build_model
 
 SPECS = ["random:4,2,3,1", "random:3,3,2,5", "random:5,2,4,2", "random:3,2,1,7",
@@ -31,23 +30,6 @@ def words(draw: st.DrawFn, d: int, depth: int) -> object:
     if depth <= 1 or draw(st.booleans()):
         return draw(st.integers(0, d - 1))
     return (draw(words(d, depth - 1)), draw(words(d, depth - 1)))
-
-
-def _symbolic(m, w, p):  # noqa: ANN001, ANN202
-    """The exact bracket of the word as FLINT polynomials modulo p ([A, B] = dB·A - dA·B)."""
-    ctx = flint.nmod_mpoly_ctx.get([f"x{i + 1}" for i in range(m.D)], p, ordering="deglex")
-
-    def conv(f):  # noqa: ANN001, ANN202
-        return {k: ctx.from_dict({e: int(c.p) * pow(int(c.q), -1, p) % p
-                                  for e, c in comp.to_dict().items()})
-                for k, comp in f.items()}
-
-    gens = [conv(f) for f in m.family.fields]
-
-    def sym(w):  # noqa: ANN001, ANN202
-        return gens[w] if isinstance(w, int) else bracket(sym(w[0]), sym(w[1]))
-
-    return sym(w)
 
 
 @given(st.sampled_from(SPECS), st.integers(0, 2**32), st.data())
@@ -75,7 +57,7 @@ def test_trees_equal_exact_symbolic_brackets() -> None:
     x = np.array([3, 5, 7], dtype=np.int64)
     T = trees.Trees(m.family.mod_table(p), x, p)
     for w in [(0, 1), ((0, 1), 2), (1, (0, (1, 2))), (((0, 1), 2), (1, 2)), (2, (2, (2, 0)))]:
-        field = _symbolic(m, w, p)
+        field = flint_word_field(m, w, p)
         vals = np.zeros(3, dtype=np.int64)
         jac = np.zeros((3, 3), dtype=np.int64)
         for k, P in field.items():

@@ -27,14 +27,7 @@ from conslaw_flint.torch import (  # noqa: E402
     parameter_map,
 )
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread() -> object:
-    """Tiny tensors: one intra-op thread is faster, and steady on a loaded machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 def small_net(seed: int = 0, out_bias: bool = True) -> object:

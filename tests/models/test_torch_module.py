@@ -18,14 +18,7 @@ from conslaw_flint.models import torch_module as tm  # noqa: E402
 from conslaw_flint.models.model import ModelError  # noqa: E402
 from conslaw_flint.torch import from_module, model_from_torch_file, parameter_map  # noqa: E402
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread() -> object:
-    """Tiny tensors: one intra-op thread is faster, and steady on a loaded machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 def net_of(*layers: object, seed: int = 0) -> object:

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 import sympy as sp
+from reference import sympy_fields, sympy_word
 
 from conslaw_flint.algorithms.certify import certificate, count_laws
 from conslaw_flint.algorithms.certify import digest as writer_digest
@@ -27,36 +28,6 @@ from conslaw_flint.verify._lie import Values, WordTable, check_jet_costs
 from conslaw_flint.verify._model import Generators
 
 P = 1_000_003
-
-
-def sympy_fields(model: Any) -> tuple[list[sp.Symbol], list[sp.Matrix]]:
-    xs = list(sp.symbols(f"x1:{model.D + 1}"))
-    out = []
-    for f in model.fields:
-        col = [sp.Integer(0)] * model.D
-        for k, c in f.items():
-            col[k] = sum((sp.Rational(int(co.p), int(co.q))
-                          * sp.Mul(*[xs[v] ** e for v, e in enumerate(exps) if e])
-                          for exps, co in c.to_dict().items()), sp.Integer(0))
-        out.append(sp.Matrix(col))
-    return xs, out
-
-
-def sympy_word(w: Any, xs: list[sp.Symbol], fields: list[sp.Matrix],
-               point: list[int]) -> sp.Matrix:
-    """The field of a word, the plain way (a Gram word as the explicit combination)."""
-    if isinstance(w, int):
-        return fields[w]
-    if isinstance(w, dict):
-        subs = dict(zip(xs, point, strict=True))
-        j = w["gram"]
-        total = sp.zeros(len(xs), 1)
-        for f in fields:
-            total += f[j].subs(subs) * f
-        return total.applyfunc(sp.expand)
-    X = sympy_word(w[0], xs, fields, point)
-    Y = sympy_word(w[1], xs, fields, point)
-    return (Y.jacobian(xs) * X - X.jacobian(xs) * Y).applyfunc(sp.expand)
 
 
 def random_word(rng: random.Random, d: int, D: int, depth: int) -> Any:
