@@ -16,6 +16,7 @@ imports only the core and the model type.
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -92,7 +93,7 @@ def law_text(h: Poly, names: Sequence[str] | None = None,
     if max_terms is None or n <= max_terms:
         return to_text(h, names)
     ctx = h.context()
-    head = ctx.from_dict(dict(list(h.terms())[:max_terms]))
+    head = ctx.from_dict(dict(itertools.islice(h.terms(), max_terms)))
     return f"{to_text(head, names)} + ... [{n - max_terms} more of {n} terms]"
 
 

@@ -360,17 +360,18 @@ def forced_zeros(block: Sequence[Monomial], family: FieldFamily) -> np.ndarray:
     return np.flatnonzero(dead)
 
 
-def _peel_entries(block_size: int, degree: int, family: FieldFamily) -> int:
-    """An upper bound on the non-zero entries of a block's exact system: each unknown meets at
-    most (its variables) x (terms of those components) equations."""
+def _peel_entries_per_unknown(degree: int, family: FieldFamily) -> int:
+    """An upper bound on the non-zero entries of the exact system per unknown: an unknown
+    meets at most (its variables, at most ``degree``) x (terms of those components)
+    equations, plus, for a gradient family, the table of the gradients that the system needs
+    (counted once per block, which only makes peeling rarer)."""
     if family.is_gradient:
         # component k of grad phi_i has one term per term of phi_i containing x_k (the
         # gradient table itself is not built for this)
         per_comp = np.bincount(family.potential_table().e_var, minlength=family.D)
     else:
         per_comp = np.bincount(family.term_table().t_comp, minlength=family.D)
-    top = np.sort(per_comp)[::-1][:max(1, min(degree, family.D))]
-    return block_size * int(top.sum())
+    return int(np.sort(per_comp)[::-1][:max(1, min(degree, family.D))].sum())
 
 
 def _positive_leading(h: SparsePoly) -> SparsePoly:
@@ -481,11 +482,13 @@ def _polynomial_laws(model: Model, degree: int, homogeneous: bool, seed: int,
     # forced zeros of the large blocks (step 3 of the module docstring): their columns leave
     kept: dict[int, np.ndarray] = {}
     large = np.flatnonzero(sizes >= PEEL_MIN).tolist()
+    if large:
+        per_unknown = _peel_entries_per_unknown(degree, family)
+        # (the exact system of a gradient family needs the table of the gradients built too)
+        table_cost = family.table_entries() if family.is_gradient else 0
     for b in large:
         n = int(sizes[b])
-        # (the exact system of a gradient family needs the table of the gradients built too)
-        entries = _peel_entries(n, degree, family) + (family.table_entries()
-                                                      if family.is_gradient else 0)
+        entries = n * per_unknown + table_cost
         # peel only where the exact system is cheaper than the dense sampled solve it saves
         # (a network's block of squares is not: its system has a term per path)
         if entries > PEEL_MAX_ENTRIES or \

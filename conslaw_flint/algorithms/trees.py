@@ -122,7 +122,7 @@ class Trees:
                 f = t.t_field[ok]
                 j = t.t_comp[ok]
                 ks = [slots[ok, s] for s in A]
-                for perm in set(itertools.permutations(range(m))):
+                for perm in itertools.permutations(range(m)):
                     for a in np.unique(f).tolist():
                         sel = f == a
                         idx = (j[sel],) + tuple(ks[q][sel] for q in perm)
@@ -199,8 +199,11 @@ class Trees:
         self.val[tree] = self._contract(a, m, vals)
         J = self._contract(a, m + 1, vals)                  # (D, D): the free last slot
         for i, k in enumerate(kids):
+            if i and kids[i - 1] == k:
+                continue    # equal subtrees (adjacent: sorted) give equal terms, added at once
+            times = kids.count(k)
             M = self._contract(a, m, vals[:i] + vals[i + 1:])
-            J = (J + (M @ self.jac[k]) % self.p) % self.p
+            J = (J + times * ((M @ self.jac[k]) % self.p)) % self.p
         self.jac[tree] = J
 
     def value(self, w: Word) -> np.ndarray:
