@@ -72,10 +72,9 @@ def tensor_entries(table: ModTable) -> int:
 def generator_degrees(table: ModTable) -> np.ndarray:
     """The total degree of each generator (the largest degree of its terms; 0 if none)."""
     t = table.table
-    tdeg = np.bincount(t.e_term, weights=t.e_exp, minlength=t.n_terms).astype(np.int64)
     deg = np.zeros(table.n_fields, dtype=np.int64)
     if t.n_terms:
-        np.maximum.at(deg, t.t_field, tdeg)
+        np.maximum.at(deg, t.t_field, t.degrees())
     return deg
 
 
